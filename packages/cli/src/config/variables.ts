@@ -1,0 +1,179 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/** One configuration variable: its env name, schema (with default) and a doc line for the README. */
+export interface Variable<T = unknown> {
+  env: string;
+  schema: z.ZodType<T>;
+  default: string;
+  doc: string;
+  roles: readonly Role[];
+}
+export type Role = "edge" | "worker" | "all";
+
+const ALL: readonly Role[] = ["edge", "worker", "all"];
+const EDGE: readonly Role[] = ["edge", "all"];
+const WORKER: readonly Role[] = ["worker", "all"];
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = z.enum(["0", "1", "true", "false"]).transform((v) => v === "1" || v === "true");
+const list = z.string().transform((s) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
+function v<T>(env: string, schema: z.ZodType<T>, def: string, doc: string, roles = ALL): Variable<T> {
+  return { env, schema, default: def, doc, roles };
+}
+
+/**
+ * Every variable Herald reads. Nothing else in the code base reads `process.env`.
+ * Defaults are strings, parsed like the environment, so the table documents exactly what applies.
+ */
+export const VARIABLES = {
+  redisUrl: v(
+    "REDIS_URL",
+    z.string().regex(/^rediss?:\/\//, "must be a redis:// URL"),
+    "redis://127.0.0.1:6379",
+    "Redis URL",
+  ),
+  redisCluster: v(
+    "HERALD_REDIS_CLUSTER",
+    flag.refine((on) => !on, "Redis Cluster is not supported in this release; use a standalone Redis"),
+    "0",
+    "Redis Cluster mode (reserved; not supported yet)",
+  ),
+  port: v("HERALD_PORT", int(0, 65535), "8080", "edge listen port (0 = pick a free one and log it)", EDGE),
+  host: v("HERALD_HOST", z.string().min(1), "0.0.0.0", "edge listen address", EDGE),
+  jwtSecret: v(
+    "HERALD_JWT_SECRET",
+    z.string().min(16, "must be at least 16 characters"),
+    "",
+    "HS256 secret for client tokens (required; generated in dev mode)",
+    EDGE,
+  ),
+  apiKeys: v(
+    "HERALD_API_KEYS",
+    list.refine((keys) => keys.every((k) => k.length >= 16), "every key must be at least 16 characters"),
+    "",
+    "comma list of producer keys for the HTTP API (required; generated in dev mode)",
+    EDGE,
+  ),
+  prefix: v(
+    "HERALD_PREFIX",
+    z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only"),
+    "herald",
+    "prefix of every Redis key and channel",
+  ),
+  nodeId: v(
+    "HERALD_NODE_ID",
+    z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/),
+    "",
+    "this node's id (default hostname-pid)",
+  ),
+  metricsPort: v("HERALD_METRICS_PORT", int(0, 65535), "9464", "worker's /metrics, /healthz, /readyz port", ["worker"]),
+  maxFrameBytes: v("HERALD_MAX_FRAME_BYTES", int(64, 16 << 20), "65536", "largest client frame accepted", EDGE),
+  drainSeconds: v(
+    "HERALD_DRAIN_SECONDS",
+    z.coerce.number().min(0).max(600),
+    "10",
+    "window over which a draining edge closes its clients",
+    EDGE,
+  ),
+  logLevel: v(
+    "LOG_LEVEL",
+    z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+    "info",
+    "pino level",
+  ),
+  dev: v(
+    "HERALD_DEV",
+    flag,
+    "",
+    "dev mode: generate missing secrets, start a private Redis if none is reachable (default 1 for `herald all`)",
+  ),
+  heartbeatSeconds: v(
+    "HERALD_HEARTBEAT_SECONDS",
+    int(4, 600),
+    "25",
+    "seconds of silence before the edge pings a client",
+    EDGE,
+  ),
+  idleTimeoutSeconds: v(
+    "HERALD_IDLE_TIMEOUT_SECONDS",
+    int(1, 7 * 86400),
+    "1800",
+    "close a connection whose client sent no frame for this long",
+    EDGE,
+  ),
+  maxConnections: v("HERALD_MAX_CONNECTIONS", int(1, 10_000_000), "100000", "connections per edge node", EDGE),
+  maxConnectionsPerUser: v(
+    "HERALD_MAX_CONNECTIONS_PER_USER",
+    int(1, 10_000),
+    "20",
+    "connections per user per edge node",
+    EDGE,
+  ),
+  maxSubscriptions: v("HERALD_MAX_SUBSCRIPTIONS", int(1, 100_000), "100", "topic subscriptions per connection", EDGE),
+  framesPerSecond: v(
+    "HERALD_MAX_FRAMES_PER_SECOND",
+    int(1, 100_000),
+    "50",
+    "client frames per second before rate_limited (burst 2x)",
+    EDGE,
+  ),
+  maxBackpressureBytes: v(
+    "HERALD_MAX_BACKPRESSURE_BYTES",
+    int(1024, 1 << 30),
+    "1048576",
+    "unsent bytes per connection before it is closed with 1013",
+    EDGE,
+  ),
+  maxBodyBytes: v(
+    "HERALD_MAX_BODY_BYTES",
+    int(1024, 64 << 20),
+    "1048576",
+    "largest producer HTTP body (413 past it)",
+    EDGE,
+  ),
+  queueCapacity: v(
+    "HERALD_QUEUE_CAPACITY",
+    int(1, 100_000_000),
+    "10000",
+    "waiting messages per priority before 429 / queue_full",
+  ),
+  batchSize: v("HERALD_BATCH_SIZE", int(1, 10_000), "100", "messages packed into one job (and one worker batch)"),
+  concurrency: v("HERALD_WORKER_CONCURRENCY", int(1, 1000), "10", "jobs processed at once per priority queue", WORKER),
+  jobTimeoutMs: v("HERALD_JOB_TIMEOUT_MS", int(1, 3_600_000), "30000", "handler timeout per message", WORKER),
+  maxAttempts: v("HERALD_MAX_ATTEMPTS", int(1, 100), "5", "handler attempts per message before dead-lettering", WORKER),
+  backoffMs: v(
+    "HERALD_BACKOFF_MS",
+    int(1, 3_600_000),
+    "1000",
+    "first retry delay; doubles each attempt, with jitter",
+    WORKER,
+  ),
+  backoffMaxMs: v("HERALD_BACKOFF_MAX_MS", int(1, 86_400_000), "60000", "longest retry delay", WORKER),
+  deadLetterCapacity: v(
+    "HERALD_DEAD_LETTER_CAPACITY",
+    int(1, 10_000_000),
+    "10000",
+    "dead letters kept (oldest dropped past it)",
+    WORKER,
+  ),
+  handlers: v(
+    "HERALD_HANDLERS",
+    z.string(),
+    "",
+    "path of a module exporting register(registry) to add handlers",
+    WORKER,
+  ),
+} as const;
+
+export type VariableKey = keyof typeof VARIABLES;
+
+export function defaultNodeId(): string {
+  return `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_.:-]/g, "_").slice(0, 128);
+}

@@ -1,0 +1,41 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "@herald/observability";
+import { type LocalRedis, redisReachable, startLocalRedis } from "@herald/redis";
+import { SignJWT } from "jose";
+
+/**
+ * Uses the Redis at `url` if it answers; otherwise starts a private `redis-server` from
+ * the PATH; otherwise fails with a message that says how to get Redis.
+ */
+export async function provisionRedis(url: string, log: Logger): Promise<{ url: string; local?: LocalRedis }> {
+  if (await redisReachable(url)) return { url };
+  try {
+    const local = await startLocalRedis();
+    log.warn(
+      { url: local.url, pid: local.pid },
+      `no Redis at ${url}: started a private redis-server (loopback, no persistence)`,
+    );
+    return { url: local.url, local };
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+    throw new Error(
+      missing
+        ? `no Redis answers at ${url} and no redis-server is on the PATH. Install Redis (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to a running one.`
+        : `no Redis answers at ${url}, and starting a private redis-server failed: ${(err as Error).message}`,
+    );
+  }
+}
+
+export function generateSecret(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+/** A client token for trying things out. */
+export function signToken(secret: string, userId: string, channels: string[], ttlSeconds = 24 * 3600): Promise<string> {
+  return new SignJWT({ channels })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(new TextEncoder().encode(secret));
+}

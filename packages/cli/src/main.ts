@@ -1,0 +1,57 @@
+import { HeraldError } from "@herald/protocol";
+import { loadConfig } from "./config/load-config.js";
+import type { Role } from "./config/variables.js";
+import { signToken } from "./dev-mode.js";
+import { dlqCommand } from "./dlq-command.js";
+import { runRole } from "./run-role.js";
+
+const USAGE = `usage: herald <command>
+
+  edge                 WebSocket + HTTP edge node
+  worker               message processor (BullMQ workers)
+  all                  an edge and a worker in one process (dev mode by default)
+  dlq list [--limit N] list dead letters (JSON lines, oldest first)
+  dlq retry <id…>|--all  re-drive dead letters into their queues
+  token <user> [pattern…]  print a client token signed with HERALD_JWT_SECRET
+
+Configuration comes from the environment; see the README.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case "edge":
+    case "worker":
+    case "all":
+      await runRole(loadConfig(command as Role, process.env));
+      return -1; // keeps running until a signal
+    case "dlq":
+      return dlqCommand(loadConfig("worker", process.env), args);
+    case "token": {
+      const [user, ...channels] = args;
+      const secret = process.env.HERALD_JWT_SECRET;
+      if (!user || !secret) throw new Error("usage: HERALD_JWT_SECRET=… herald token <user> [channel-pattern…]");
+      process.stdout.write(`${await signToken(secret, user, channels)}\n`);
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`herald: unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    const config = err instanceof HeraldError && err.code === "invalid_config";
+    process.stderr.write(`herald: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(config ? 2 : 1);
+  },
+);

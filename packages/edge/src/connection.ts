@@ -1,0 +1,59 @@
+import type { ClientIdentity } from "./token-verifier.js";
+
+export type ConnectionState = "connecting" | "open" | "closed";
+
+/**
+ * One client connection's state: uWS user data, so it lives exactly as long as
+ * the socket. The socket itself is attached on open.
+ */
+export interface Connection<Socket = unknown> {
+  id: string;
+  identity: ClientIdentity;
+  state: ConnectionState;
+  openedAt: number;
+  /** Last frame from the client (ms); heartbeats' pongs do not count: idle means the user is idle. */
+  lastActivity: number;
+  topics: Set<string>;
+  /** Frame-rate token bucket. */
+  tokens: number;
+  tokensAt: number;
+  /** Set once `rate_limited` was sent, cleared when the bucket refills. */
+  warned: boolean;
+  socket?: Socket | undefined;
+  /** `since` given on connect, answered once welcome is sent. */
+  resumeFrom?: string;
+}
+
+export function newConnection<S>(id: string, identity: ClientIdentity, now: number, burst: number): Connection<S> {
+  return {
+    id,
+    identity,
+    state: "connecting",
+    openedAt: now,
+    lastActivity: now,
+    topics: new Set(),
+    tokens: burst,
+    tokensAt: now,
+    warned: false,
+  };
+}
+
+export type RateVerdict = "ok" | "warn" | "close";
+
+/**
+ * Token bucket: `perSecond` frames sustained, `burst` at once. Past empty, the client is
+ * warned once; once it has spent a second burst's worth on credit, it is closed.
+ */
+export function takeFrameToken(c: Connection, now: number, perSecond: number, burst: number): RateVerdict {
+  c.tokens = Math.min(burst, c.tokens + ((now - c.tokensAt) / 1000) * perSecond);
+  c.tokensAt = now;
+  c.tokens -= 1;
+  if (c.tokens >= 0) {
+    c.warned = false;
+    return "ok";
+  }
+  if (c.tokens < -burst) return "close";
+  if (c.warned) return "ok";
+  c.warned = true;
+  return "warn";
+}

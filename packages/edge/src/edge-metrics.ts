@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Registry } from "@herald/observability";
+
+/** The edge's metrics. Label values come from small fixed sets, never user or channel ids. */
+export class EdgeMetrics {
+  readonly connections: Gauge;
+  readonly delivered: Counter<"priority">;
+  readonly latency: Histogram<"priority">;
+  readonly closed: Counter<"reason">;
+  readonly frameErrors: Counter<"code">;
+  readonly accepted: Counter<"priority">;
+  readonly httpRequests: Counter<"route" | "status">;
+  readonly upgradesRefused: Counter<"reason">;
+
+  constructor(registry: Registry, connectionCount: () => number) {
+    const registers = [registry];
+    this.connections = new Gauge({
+      name: "herald_connections",
+      help: "Client connections open or opening on this edge",
+      registers,
+      collect() {
+        this.set(connectionCount());
+      },
+    });
+    this.delivered = new Counter({
+      name: "herald_messages_delivered_total",
+      help: "Messages written to client sockets (one per receiving connection)",
+      labelNames: ["priority"],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: "herald_delivery_latency_seconds",
+      help: "From acceptance to being written to the socket",
+      labelNames: ["priority"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.closed = new Counter({
+      name: "herald_connections_closed_total",
+      help: "Connections closed by the edge, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.frameErrors = new Counter({
+      name: "herald_client_frame_errors_total",
+      help: "Error frames sent to clients, by code",
+      labelNames: ["code"],
+      registers,
+    });
+    this.accepted = new Counter({
+      name: "herald_messages_accepted_total",
+      help: "Messages accepted through this edge's HTTP API",
+      labelNames: ["priority"],
+      registers,
+    });
+    this.httpRequests = new Counter({
+      name: "herald_http_requests_total",
+      help: "Producer API requests by route and status",
+      labelNames: ["route", "status"],
+      registers,
+    });
+    this.upgradesRefused = new Counter({
+      name: "herald_upgrades_refused_total",
+      help: "WebSocket upgrades refused, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+  }
+}

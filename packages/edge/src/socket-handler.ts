@@ -1,0 +1,236 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "@herald/observability";
+import {
+  BROADCAST_CHANNEL,
+  CLOSE_CODES,
+  channelAllowed,
+  type ErrorCode,
+  encodeFrame,
+  PONG_FRAME,
+  parseClientFrame,
+  topicProblem,
+  userChannel,
+} from "@herald/protocol";
+import type { RedisPresence } from "@herald/redis";
+import { type Connection, newConnection, takeFrameToken } from "./connection.js";
+import type { ConnectionPool } from "./connection-pool.js";
+import type { EdgeMetrics } from "./edge-metrics.js";
+import { Reply, STATUS } from "./http/respond.js";
+import type { HttpRequest, HttpResponse, WebSocket } from "./native-uws.js";
+import type { TokenVerifier } from "./token-verifier.js";
+import type { TopicInterest } from "./topic-interest.js";
+
+export interface SocketOptions {
+  nodeId: string;
+  heartbeatSeconds: number;
+  maxFrameBytes: number;
+  framesPerSecond: number;
+  frameBurst: number;
+  maxSubscriptions: number;
+}
+
+export interface SocketDeps {
+  options: SocketOptions;
+  pool: ConnectionPool<Ws>;
+  topics: TopicInterest;
+  presence: RedisPresence;
+  verifier: TokenVerifier;
+  metrics: EdgeMetrics;
+  log: Logger;
+  draining: () => boolean;
+}
+
+export type Conn = Connection<Ws>;
+export type Ws = WebSocket<Conn>;
+
+/** Closes a socket with a close frame, counting why. Safe on an already closed one. */
+export function closeWith(conn: Conn, reason: keyof typeof CLOSE_CODES, metrics: EdgeMetrics, text: string): void {
+  if (conn.state === "closed" || !conn.socket) return;
+  metrics.closed.inc({ reason });
+  conn.socket.end(CLOSE_CODES[reason].code, text);
+}
+
+/**
+ * The `/v1/ws` behaviour: authenticates the upgrade, registers the connection, and
+ * answers client frames. Bad input never throws out of here: it gets an error frame
+ * or a close code, and other connections never notice.
+ */
+export function socketHandler(deps: SocketDeps) {
+  const { options, pool, topics, presence, metrics, log } = deps;
+
+  const sendError = (conn: Conn, code: ErrorCode, message: string, channel?: string) => {
+    metrics.frameErrors.inc({ code });
+    conn.socket?.send(
+      encodeFrame(channel ? { type: "error", code, message, channel } : { type: "error", code, message }),
+    );
+  };
+  const refuse = (reply: Reply, status: string, reason: string, message: string) => {
+    metrics.upgradesRefused.inc({ reason });
+    reply.json(status, { error: reason, message }, {}, true);
+  };
+
+  const upgrade = (res: HttpResponse, req: HttpRequest, context: unknown): void => {
+    const reply = new Reply(res);
+    // Copy everything out of req now: it is invalid after the first await.
+    const header = req.getHeader("authorization");
+    const token = req.getQuery("token") || (/^Bearer\s+(.+)$/i.exec(header)?.[1] ?? "");
+    const since = req.getQuery("since");
+    const key = req.getHeader("sec-websocket-key");
+    const protocol = req.getHeader("sec-websocket-protocol");
+    const extensions = req.getHeader("sec-websocket-extensions");
+    if (deps.draining()) {
+      refuse(reply, STATUS.unavailable, "draining", "this node is draining; connect to another");
+      return;
+    }
+    deps.verifier.verify(token).then((verdict) => {
+      if (!reply.open) return;
+      if (!verdict.ok) {
+        refuse(reply, STATUS.unauthorized, "unauthorized", verdict.reason);
+        return;
+      }
+      const userId = verdict.identity.userId;
+      const admission = pool.admit(userId);
+      if (admission === "node_full") {
+        refuse(reply, STATUS.unavailable, "node_full", "this node is at its connection limit");
+        return;
+      }
+      if (admission === "user_full") {
+        refuse(reply, STATUS.tooMany, "user_full", "too many connections for this user");
+        return;
+      }
+      const conn = newConnection<Ws>(randomUUID(), verdict.identity, Date.now(), options.frameBurst);
+      if (since) conn.resumeFrom = since;
+      res.cork(() => res.upgrade(conn, key, protocol, extensions, context as never));
+    });
+  };
+
+  const open = (ws: Ws): void => {
+    const conn = ws.getUserData();
+    conn.socket = ws;
+    pool.add(conn);
+    const userId = conn.identity.userId;
+    presence.addConnection(userId).then(
+      () => {
+        if (conn.state !== "connecting") return;
+        conn.state = "open";
+        ws.subscribe(BROADCAST_CHANNEL);
+        ws.send(
+          encodeFrame({
+            type: "welcome",
+            connectionId: conn.id,
+            userId,
+            nodeId: options.nodeId,
+            heartbeat: options.heartbeatSeconds,
+          }),
+        );
+        // History and `since` replay are not built yet: say so, so the client resynchronises.
+        if (conn.resumeFrom !== undefined) {
+          sendError(conn, "history_gap", "no history is kept yet: resynchronise", userChannel(userId));
+        }
+      },
+      (err: unknown) => {
+        log.error({ err, conn: conn.id }, "presence registration failed");
+        closeWith(conn, "internal", metrics, "presence unavailable");
+      },
+    );
+  };
+
+  const subscribe = (conn: Conn, ws: Ws, channel: string, since: string | undefined): void => {
+    if (channel === userChannel(conn.identity.userId) || channel === BROADCAST_CHANNEL) {
+      ws.send(encodeFrame({ type: "subscribed", channel }));
+      return;
+    }
+    const problem = topicProblem(channel);
+    if (problem) {
+      sendError(conn, "bad_frame", `channel ${problem}`, channel);
+      return;
+    }
+    if (!channelAllowed(conn.identity.channels, channel)) {
+      sendError(conn, "forbidden", "the token does not allow this channel", channel);
+      return;
+    }
+    if (conn.topics.has(channel)) {
+      ws.send(encodeFrame({ type: "subscribed", channel }));
+      return;
+    }
+    if (conn.topics.size >= options.maxSubscriptions) {
+      sendError(conn, "too_many_subscriptions", `at most ${options.maxSubscriptions} per connection`, channel);
+      return;
+    }
+    conn.topics.add(channel);
+    ws.subscribe(channel);
+    topics.join(channel).then(
+      () => {
+        if (conn.state !== "open" || !conn.topics.has(channel)) return;
+        if (since !== undefined) sendError(conn, "history_gap", "no history is kept yet: resynchronise", channel);
+        ws.send(encodeFrame({ type: "subscribed", channel }));
+      },
+      (err: unknown) => {
+        log.warn({ err, conn: conn.id }, "topic registration failed");
+        if (conn.state !== "open") return;
+        conn.topics.delete(channel);
+        ws.unsubscribe(channel);
+        sendError(conn, "internal", "could not subscribe; retry", channel);
+      },
+    );
+  };
+
+  const message = (ws: Ws, data: ArrayBuffer, isBinary: boolean): void => {
+    const conn = ws.getUserData();
+    const now = Date.now();
+    conn.lastActivity = now;
+    if (data.byteLength > options.maxFrameBytes) {
+      closeWith(conn, "tooBig", metrics, "frame too large");
+      return;
+    }
+    const rate = takeFrameToken(conn, now, options.framesPerSecond, options.frameBurst);
+    if (rate === "close") {
+      closeWith(conn, "policy", metrics, "rate limited");
+      return;
+    }
+    if (rate === "warn") sendError(conn, "rate_limited", `more than ${options.framesPerSecond} frames/s`);
+    if (conn.state !== "open") return; // frames before welcome are ignored, not errors
+    if (isBinary) {
+      sendError(conn, "bad_frame", "frames are JSON text");
+      return;
+    }
+    const parsed = parseClientFrame(Buffer.from(data).toString("utf8"));
+    if (!parsed.ok) {
+      sendError(conn, "bad_frame", parsed.message);
+      return;
+    }
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case "ping":
+        ws.send(PONG_FRAME);
+        return;
+      case "subscribe":
+        subscribe(conn, ws, frame.channel, frame.since);
+        return;
+      case "unsubscribe":
+        if (conn.topics.delete(frame.channel)) {
+          ws.unsubscribe(frame.channel);
+          topics.leave(frame.channel);
+        }
+        ws.send(encodeFrame({ type: "unsubscribed", channel: frame.channel }));
+        return;
+      case "ack":
+        return; // acknowledgements matter once delivery is at-least-once (client SDK issue)
+    }
+  };
+
+  const close = (ws: Ws): void => {
+    const conn = ws.getUserData();
+    conn.state = "closed";
+    conn.socket = undefined;
+    pool.release(conn.identity.userId, conn);
+    for (const t of conn.topics) topics.leave(t);
+    conn.topics.clear();
+    // Redis runs commands in order, so this removal lands after the add even if that is still in flight.
+    presence.removeConnection(conn.identity.userId).catch((err: unknown) => {
+      log.warn({ err, conn: conn.id }, "presence removal failed");
+    });
+  };
+
+  return { upgrade, open, message, close };
+}

@@ -1,0 +1,41 @@
+import { isValidUserId } from "@herald/protocol";
+import { errors, jwtVerify } from "jose";
+
+export interface ClientIdentity {
+  userId: string;
+  /** Glob patterns of topics the user may subscribe to. */
+  channels: string[];
+  /** Expiry (ms since epoch), if the token has one. */
+  expiresAt?: number;
+}
+
+export type VerifyResult = { ok: true; identity: ClientIdentity } | { ok: false; reason: string };
+
+/** Verifies client tokens: HS256 JWTs signed with HERALD_JWT_SECRET. */
+export class TokenVerifier {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async verify(token: string): Promise<VerifyResult> {
+    if (!token) return { ok: false, reason: "missing token" };
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ["HS256"] });
+      if (typeof payload.sub !== "string" || !isValidUserId(payload.sub)) {
+        return { ok: false, reason: "token has no valid sub" };
+      }
+      const raw = payload.channels;
+      if (raw !== undefined && !(Array.isArray(raw) && raw.every((c) => typeof c === "string"))) {
+        return { ok: false, reason: "channels claim must be an array of strings" };
+      }
+      const identity: ClientIdentity = { userId: payload.sub, channels: (raw as string[] | undefined) ?? [] };
+      if (payload.exp !== undefined) identity.expiresAt = payload.exp * 1000;
+      return { ok: true, identity };
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) return { ok: false, reason: "token expired" };
+      return { ok: false, reason: "invalid token" };
+    }
+  }
+}

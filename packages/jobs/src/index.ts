@@ -1,0 +1,13 @@
+export { type DeadLetter, DeadLetters } from "./dead-letters.js";
+export { type EnqueueResult, Enqueuer, type EnqueuerOptions, MESSAGE_JOB_OPTIONS, toEnvelope } from "./enqueuer.js";
+export { type Reservation, reserveIds } from "./ids.js";
+export { readPending } from "./pending.js";
+export {
+  DEAD_LETTER_QUEUE,
+  type DeadLetterData,
+  type ForeignJobData,
+  isHeraldJob,
+  MESSAGE_JOB,
+  type MessageJobData,
+  QUEUE_NAMES,
+} from "./queues.js";

@@ -1,0 +1,48 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+
+export interface OpsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * `/healthz`, `/readyz` and `/metrics` on their own port, for processes without an
+ * HTTP server of their own (workers). Edges serve the same routes on their uWS port.
+ */
+export function startOpsServer(opts: {
+  host: string;
+  port: number;
+  registry: Registry;
+  ready: () => boolean;
+}): Promise<OpsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET") {
+      res.writeHead(405).end();
+    } else if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    } else if (path === "/readyz") {
+      const ok = opts.ready();
+      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ready\n" : "not ready\n");
+    } else if (path === "/metrics") {
+      opts.registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(String(err.message)),
+      );
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      });
+    });
+  });
+}

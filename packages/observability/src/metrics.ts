@@ -1,0 +1,35 @@
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+
+export { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Latency buckets (seconds) from sub-millisecond fan-out to multi-second backlogs. */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** One registry per process, with Node's default process metrics. */
+export function createRegistry(role: string, nodeId: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ role, node: nodeId });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/**
+ * `herald_queue_waiting{priority}`: read from Redis when scraped, so every edge and
+ * worker reports the same cluster-wide figure. A failed read leaves the last value.
+ */
+export function queueWaitingGauge(registry: Registry, read: () => Promise<Record<string, number>>): Gauge<"priority"> {
+  return new Gauge({
+    name: "herald_queue_waiting",
+    help: "Messages accepted and not yet processed, per priority queue",
+    labelNames: ["priority"],
+    registers: [registry],
+    async collect() {
+      try {
+        const pending = await read();
+        for (const [priority, n] of Object.entries(pending)) this.set({ priority }, n);
+      } catch {
+        // Redis unreachable at scrape time: keep the last values; readiness reports the outage
+      }
+    },
+  });
+}

@@ -1,0 +1,2 @@
+export { HeraldError, type MessageInput } from "@herald/protocol";
+export { HeraldProducer, type ProducerOptions } from "./producer.js";

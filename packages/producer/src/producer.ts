@@ -1,0 +1,136 @@
+import { Enqueuer } from "@herald/jobs";
+import { HeraldError, type Message, type MessageInput, parseMessages } from "@herald/protocol";
+import { closeRedis, connectRedis, defineScripts, Keys } from "@herald/redis";
+import type { Redis } from "ioredis";
+
+export interface ProducerOptions {
+  /** Redis URL; or pass `connection`. */
+  redisUrl?: string;
+  /** An ioredis connection to use (not closed by `close()`). Prefer `enableOfflineQueue: false`. */
+  connection?: Redis;
+  /** Key prefix: must match the gateway's HERALD_PREFIX. Default `herald`. */
+  prefix?: string;
+  /** Most messages packed into one flush (and one job). Default 100. */
+  maxBatch?: number;
+  /** Longest a message waits for companions before a flush. Default 2 ms. */
+  maxDelayMs?: number;
+  /** Most messages buffered while a flush is in flight; further sends wait. Default 10,000. */
+  maxBuffered?: number;
+  /** Queue capacity per priority: must match the gateway's HERALD_QUEUE_CAPACITY. Default 10,000. */
+  capacity?: number;
+}
+
+interface Pending {
+  messages: Message[];
+  resolve: (ids: string[]) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Enqueues messages from any Node service straight into Herald's queues, batching
+ * sends that arrive close together into one packed job.
+ *
+ * - Validation happens at once, per call: a bad message rejects with `invalid_messages`.
+ * - A flush is all or nothing: if a queue is full, every send in it rejects with `queue_full`.
+ * - Order: messages are accepted in the order `send` was called.
+ */
+export class HeraldProducer {
+  private readonly redis: Redis;
+  private readonly ownsConnection: boolean;
+  private readonly enqueuer: Enqueuer;
+  private readonly maxBatch: number;
+  private readonly maxDelayMs: number;
+  private readonly maxBuffered: number;
+  private buffer: Pending[] = [];
+  private buffered = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private spaceWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(options: ProducerOptions = {}) {
+    if (!options.connection && !options.redisUrl) throw new Error("HeraldProducer needs redisUrl or connection");
+    this.redis = options.connection ?? connectRedis(options.redisUrl as string, { name: "producer", failFast: true });
+    this.ownsConnection = !options.connection;
+    this.maxBatch = options.maxBatch ?? 100;
+    this.maxDelayMs = options.maxDelayMs ?? 2;
+    this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.enqueuer = new Enqueuer(defineScripts(this.redis), new Keys(options.prefix ?? "herald"), {
+      capacity: options.capacity ?? 10_000,
+      maxMessagesPerJob: this.maxBatch,
+      idempotencyTtlSeconds: 24 * 3600,
+    });
+  }
+
+  /** Enqueues one message; resolves with its id. */
+  async send(message: MessageInput): Promise<string> {
+    const [id] = await this.sendMany([message]);
+    return id as string;
+  }
+
+  /** Enqueues several messages, all or nothing; resolves with their ids in order. */
+  async sendMany(messages: readonly MessageInput[]): Promise<string[]> {
+    if (this.closed) throw new HeraldError("closed", "the producer is closed");
+    const parsed = parseMessages({ messages });
+    if (!parsed.ok) throw new HeraldError("invalid_messages", undefined, { problems: parsed.problems });
+    while (this.buffered >= this.maxBuffered) await new Promise<void>((r) => this.spaceWaiters.push(r));
+    return new Promise((resolve, reject) => {
+      this.buffer.push({ messages: parsed.messages, resolve, reject });
+      this.buffered += parsed.messages.length;
+      if (this.buffered >= this.maxBatch) this.flushSoon(0);
+      else this.flushSoon(this.maxDelayMs);
+    });
+  }
+
+  /** Sends everything buffered now; resolves when it is enqueued. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    if (batch.length === 0) return this.flushing;
+    this.buffer = [];
+    this.flushing = this.flushing.then(() => this.enqueue(batch));
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flush();
+    await this.enqueuer.close();
+    if (this.ownsConnection) await closeRedis(this.redis);
+  }
+
+  private flushSoon(delayMs: number): void {
+    if (delayMs === 0) {
+      void this.flush();
+      return;
+    }
+    this.timer ??= setTimeout(() => void this.flush(), delayMs);
+  }
+
+  private async enqueue(batch: Pending[]): Promise<void> {
+    const all = batch.flatMap((p) => p.messages);
+    try {
+      const result = await this.enqueuer.enqueue(all);
+      if (!result.ok) {
+        const err = new HeraldError("queue_full", `the ${result.priority} queue is full`, {
+          priority: result.priority,
+        });
+        for (const p of batch) p.reject(err);
+      } else {
+        let at = 0;
+        for (const p of batch) {
+          p.resolve(result.ids.slice(at, at + p.messages.length));
+          at += p.messages.length;
+        }
+      }
+    } catch (err) {
+      const e = new HeraldError("unavailable", `enqueue failed: ${(err as Error).message}`);
+      for (const p of batch) p.reject(e);
+    } finally {
+      this.buffered -= all.length;
+      for (const wake of this.spaceWaiters.splice(0)) wake();
+    }
+  }
+}

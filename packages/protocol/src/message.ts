@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { isValidUserId, MAX_ID_LENGTH, topicProblem } from "./channels.js";
+import { DEFAULT_PRIORITY, PRIORITIES, type Priority } from "./priorities.js";
+
+/** Most messages one HTTP request or one `users` target may carry. */
+export const MAX_MESSAGES_PER_REQUEST = 1000;
+export const MAX_USERS_PER_MESSAGE = 1000;
+export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+const userId = z.string().refine(isValidUserId, {
+  message: `must be 1 to ${MAX_ID_LENGTH} characters without control characters`,
+});
+
+const topic = z.string().superRefine((name, ctx) => {
+  const problem = topicProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** Where a message goes: exactly one of these shapes. */
+export const targetSchema = z.union([
+  z.strictObject({ user: userId }),
+  z.strictObject({ users: z.array(userId).min(1).max(MAX_USERS_PER_MESSAGE) }),
+  z.strictObject({ channel: topic }),
+  z.strictObject({ broadcast: z.literal(true) }),
+]);
+export type Target = z.infer<typeof targetSchema>;
+
+/** A message as producers send it, over HTTP or through the SDK. */
+export const messageSchema = z.strictObject({
+  to: targetSchema,
+  event: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:\-/]+$/, "may contain only letters, digits and _ . : - /"),
+  data: z.unknown().optional(),
+  priority: z.enum(PRIORITIES).default(DEFAULT_PRIORITY),
+  id: z.string().min(1).max(MAX_ID_LENGTH).optional(),
+  ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
+});
+export type MessageInput = z.input<typeof messageSchema>;
+export type Message = z.output<typeof messageSchema>;
+
+/** A message once accepted: it has an ordered id and the time it was accepted. */
+export interface Envelope {
+  /** Herald's ordered id (see ids.ts). */
+  id: string;
+  to: Target;
+  event: string;
+  data: unknown;
+  priority: Priority;
+  /** Accepted at, ms since the epoch. */
+  ts: number;
+  /** Seconds after `ts` when the message is no longer worth delivering. */
+  ttl?: number;
+  /** The producer's idempotency key, if it gave one. */
+  key?: string;
+  /** Handler attempts already made (0 on first delivery). */
+  attempt?: number;
+}
+
+export interface FieldProblem {
+  index: number;
+  field: string;
+  message: string;
+}
+
+export type ParseResult = { ok: true; messages: Message[] } | { ok: false; problems: FieldProblem[] };
+
+const TARGET_SHAPES = '{"user"}, {"users"}, {"channel"} or {"broadcast":true}';
+
+const TARGET_KEYS = ["user", "users", "channel", "broadcast"];
+
+function problemsOf(index: number, input: unknown, error: z.ZodError): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path.map(String);
+    // A union failure says little. When `to` names exactly one known shape, report that
+    // shape's own problem; otherwise say which shapes `to` may take.
+    if (issue.code === "invalid_union" && path.length === 1 && path[0] === "to") {
+      const to = (input as { to?: unknown }).to;
+      const keys = typeof to === "object" && to !== null ? Object.keys(to) : [];
+      const shape = keys.length === 1 ? TARGET_KEYS.indexOf(keys[0] as string) : -1;
+      const detail = shape >= 0 ? issue.errors[shape]?.[0] : undefined;
+      if (detail) out.push({ index, field: ["to", ...detail.path.map(String)].join("."), message: detail.message });
+      else out.push({ index, field: "to", message: `must be one of ${TARGET_SHAPES}` });
+      continue;
+    }
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) out.push({ index, field: [...path, key].join("."), message: "unknown field" });
+      continue;
+    }
+    out.push({ index, field: path.join(".") || "(message)", message: issue.message });
+  }
+  return out;
+}
+
+/**
+ * Validates a producer payload: one message, or `{messages:[…]}`. All or nothing:
+ * any bad message fails the whole payload, with every problem listed by index and field.
+ */
+export function parseMessages(body: unknown): ParseResult {
+  const isBatch = typeof body === "object" && body !== null && !Array.isArray(body) && "messages" in body;
+  const items: unknown = isBatch ? (body as { messages: unknown }).messages : [body];
+  if (!Array.isArray(items)) {
+    return { ok: false, problems: [{ index: 0, field: "messages", message: "must be an array" }] };
+  }
+  if (items.length === 0 || items.length > MAX_MESSAGES_PER_REQUEST) {
+    return {
+      ok: false,
+      problems: [{ index: 0, field: "messages", message: `must hold 1 to ${MAX_MESSAGES_PER_REQUEST} messages` }],
+    };
+  }
+  const messages: Message[] = [];
+  const problems: FieldProblem[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const r = messageSchema.safeParse(items[i]);
+    if (r.success) messages.push(r.data);
+    else problems.push(...problemsOf(i, items[i], r.error));
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, messages };
+}

@@ -1,0 +1,60 @@
+import { Redis, type RedisOptions } from "ioredis";
+
+export interface ConnectionOptions {
+  /** Label in errors and client lists. */
+  name: string;
+  /**
+   * Fail commands at once while disconnected instead of queueing them: for
+   * request paths that must answer 503 quickly rather than hang.
+   */
+  failFast?: boolean;
+  /** For blocking commands (BullMQ workers): never give up on a command. */
+  blocking?: boolean;
+}
+
+/**
+ * Opens a Redis connection with Herald's defaults: reconnect forever with a capped
+ * back-off, and (unless blocking) give up on a command after a bounded number of retries.
+ */
+export function connectRedis(url: string, opts: ConnectionOptions): Redis {
+  const options: RedisOptions = {
+    connectionName: `herald:${opts.name}`,
+    lazyConnect: false,
+    enableOfflineQueue: !opts.failFast,
+    maxRetriesPerRequest: opts.blocking ? null : 2,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    connectTimeout: 5000,
+  };
+  return new Redis(url, options);
+}
+
+/** Resolves once the connection is ready, rejects after `timeoutMs`. */
+export function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis not ready after ${timeoutMs} ms (status ${redis.status})`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      redis.off("ready", onReady);
+    };
+    redis.on("ready", onReady);
+  });
+}
+
+/** Quits a connection, disconnecting hard if it does not answer. Never throws. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === "end") return;
+  try {
+    await Promise.race([redis.quit(), new Promise((r) => setTimeout(r, 1000))]);
+  } catch {
+    // already closed or unreachable: disconnect below is all that is left to do
+  }
+  redis.disconnect();
+}

@@ -1,0 +1,66 @@
+import type { Priority } from "@herald/protocol";
+
+/**
+ * Every Redis key and pub/sub channel Herald uses is built here and nowhere else.
+ * Keys carry the prefix as a hash tag (`{herald}`) so that the scripts touching
+ * several of them stay in one Redis Cluster slot.
+ */
+export class Keys {
+  /** `{prefix}`: also the BullMQ prefix, so queue keys share the slot. */
+  readonly tag: string;
+
+  constructor(readonly prefix: string) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new Error(`invalid key prefix "${prefix}"`);
+    this.tag = `{${prefix}}`;
+  }
+
+  /** Hash {ms, seq}: the last message id handed out. */
+  get ids(): string {
+    return `${this.tag}:ids`;
+  }
+  /** Counter: messages accepted and not yet finished, per priority (the bounded capacity). */
+  pending(priority: Priority): string {
+    return `${this.tag}:pending:${priority}`;
+  }
+  /** String: the id first given to a producer's idempotency key. */
+  idempotency(key: string): string {
+    return `${this.tag}:idem:${key}`;
+  }
+  /** Hash: node id -> connections of this user on that node. */
+  presence(userId: string): string {
+    return this.presencePrefix + userId;
+  }
+  get presencePrefix(): string {
+    return `${this.tag}:presence:`;
+  }
+  /** Hash: node id -> subscribers of this topic on that node. */
+  topic(name: string): string {
+    return this.topicPrefix + name;
+  }
+  get topicPrefix(): string {
+    return `${this.tag}:topic:`;
+  }
+  /** Sorted set: node id -> last heartbeat (ms). */
+  get nodes(): string {
+    return `${this.tag}:nodes`;
+  }
+  /** Set: users a node holds connections for (so a dead node can be reaped). */
+  nodeUsers(nodeId: string): string {
+    return `${this.tag}:node:${nodeId}:users`;
+  }
+  /** Set: topics a node holds subscribers for. */
+  nodeTopics(nodeId: string): string {
+    return `${this.tag}:node:${nodeId}:topics`;
+  }
+
+  // ---- pub/sub channels ----
+
+  /** Deliveries for the connections one node holds. */
+  nodeChannel(nodeId: string): string {
+    return `${this.prefix}:deliver:${nodeId}`;
+  }
+  /** Deliveries every node takes: broadcasts. */
+  get broadcastChannel(): string {
+    return `${this.prefix}:deliver:*broadcast`;
+  }
+}

@@ -1,0 +1,126 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+
+export interface LocalRedis {
+  url: string;
+  port: number;
+  pid: number;
+  /** Stops the server (SIGKILL with `hard`, as a crash would) and removes its temp dir. */
+  stop(hard?: boolean): Promise<void>;
+}
+
+/** A free loopback port (the OS picks; a race with another process is possible, so callers retry). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Starts a private `redis-server` on loopback: no persistence, in a temp dir, with the
+ * `noeviction` policy BullMQ needs. Used by `herald all` in dev mode and by the tests.
+ * Pass `port` to restart a server on the port it had.
+ */
+export async function startLocalRedis(opts: { binary?: string; port?: number } = {}): Promise<LocalRedis> {
+  const binary = opts.binary ?? "redis-server";
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const dir = mkdtempSync(join(tmpdir(), "herald-redis-"));
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    args.push("--dir", dir, "--maxmemory-policy", "noeviction", "--loglevel", "warning");
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      await waitForServer(child, port);
+      return handle(child, port, dir);
+    } catch (err) {
+      lastError = err;
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") break;
+    }
+  }
+  throw lastError;
+}
+
+function handle(child: ChildProcess, port: number, dir: string): LocalRedis {
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: child.pid as number,
+    stop(hard = false) {
+      stopped ??= new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill(hard ? "SIGKILL" : "SIGTERM");
+      }).finally(() => rmSync(dir, { recursive: true, force: true }));
+      return stopped;
+    },
+  };
+}
+
+async function waitForServer(child: ChildProcess, port: number): Promise<void> {
+  let exited: Error | undefined;
+  let stderr = "";
+  child.stderr?.on("data", (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-2000);
+  });
+  child.once("error", (e) => {
+    exited = e;
+  });
+  child.once("exit", (code) => {
+    exited ??= new Error(`redis-server exited with ${code}: ${stderr.trim()}`);
+  });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (exited) throw exited;
+    const probe = new Redis({
+      port,
+      host: "127.0.0.1",
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    probe.on("error", () => undefined);
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      return;
+    } catch {
+      probe.disconnect();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+}
+
+/** True when a Redis answers PING at `url` within `timeoutMs`. */
+export async function redisReachable(url: string, timeoutMs = 1500): Promise<boolean> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  });
+  probe.on("error", () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}

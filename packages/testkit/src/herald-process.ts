@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "./wait-for.js";
+
+const CLI = fileURLToPath(new URL("../../cli/bin/herald.js", import.meta.url));
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface HeraldProcess {
+  role: string;
+  /** Edge port (edge, all), or the worker's ops port. */
+  port: number;
+  logs: LogLine[];
+  /** Text the process wrote that was not a JSON log line (stderr included). */
+  text: () => string;
+  waitForLog(match: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  /** Sends a signal and waits for exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs the real `herald` CLI (the built one, as `npx herald` would) with the given
+ * environment, port 0, and waits until it serves.
+ */
+export async function startHerald(
+  role: "edge" | "worker" | "all",
+  env: Record<string, string>,
+): Promise<HeraldProcess> {
+  const child: ChildProcess = spawn(process.execPath, [CLI, role], {
+    env: { PATH: process.env.PATH ?? "", HERALD_PORT: "0", HERALD_METRICS_PORT: "0", HERALD_HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: LogLine[] = [];
+  let text = "";
+  let partial = "";
+  child.stdout?.on("data", (b: Buffer) => {
+    partial += b.toString();
+    const lines = partial.split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        text += `${line}\n`;
+      }
+    }
+  });
+  child.stderr?.on("data", (b: Buffer) => {
+    text += b.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((c) => {
+    exitCode = c;
+  });
+
+  const waitForLog = (match: (l: LogLine) => boolean, what: string, timeoutMs = 15_000) =>
+    waitFor(
+      () => {
+        const hit = logs.find(match);
+        if (hit) return hit;
+        if (exitCode !== undefined) throw new Error(`herald ${role} exited (${exitCode}) before ${what}:\n${text}`);
+        return undefined;
+      },
+      `herald ${role}: ${what}\n${text}`,
+      timeoutMs,
+    );
+
+  const listening =
+    role === "worker"
+      ? await waitForLog((l) => l.msg === "worker ops endpoints listening", "ops endpoints")
+      : await waitForLog((l) => l.msg === "edge listening", "edge listening");
+  if (role === "all") await waitForLog((l) => l.msg === "worker running", "worker running");
+
+  return {
+    role,
+    port: listening.port as number,
+    logs,
+    text: () => text,
+    waitForLog,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (exitCode !== undefined) return exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

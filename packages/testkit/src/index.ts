@@ -1,0 +1,5 @@
+export { freePort, type LocalRedis, startLocalRedis } from "@herald/redis";
+export { type HeraldProcess, type LogLine, startHerald } from "./herald-process.js";
+export { type Frame, TestClient } from "./test-client.js";
+export { signToken } from "./tokens.js";
+export { waitFor } from "./wait-for.js";

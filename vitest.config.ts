@@ -1,0 +1,25 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Unit tests sit beside the code and run on the TypeScript sources.
+        resolve: { conditions: ["source"] },
+        test: { name: "unit", include: ["packages/*/src/**/*.test.ts"] },
+      },
+      {
+        // Integration tests start real redis-server and herald processes (the built CLI).
+        resolve: { conditions: ["source"] },
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: true,
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
