@@ -10,6 +10,7 @@ export class EdgeMetrics {
   readonly accepted: Counter<"priority">;
   readonly httpRequests: Counter<"route" | "status">;
   readonly upgradesRefused: Counter<"reason">;
+  readonly busReceived: Counter<"kind">;
 
   constructor(registry: Registry, connectionCount: () => number) {
     const registers = [registry];
@@ -56,6 +57,12 @@ export class EdgeMetrics {
       name: "herald_http_requests_total",
       help: "Producer API requests by route and status",
       labelNames: ["route", "status"],
+      registers,
+    });
+    this.busReceived = new Counter({
+      name: "herald_bus_deliveries_received_total",
+      help: "Deliveries this node took from the bus, by kind (routing sends a node only what it holds)",
+      labelNames: ["kind"],
       registers,
     });
     this.upgradesRefused = new Counter({

@@ -23,6 +23,7 @@ export class LocalHub {
   ) {}
 
   deliver(d: Delivery): void {
+    this.metrics.busReceived.inc({ kind: d.kind });
     if (d.kind === "user") {
       let n = 0;
       for (const conn of this.pool.connectionsOf(d.target)) {

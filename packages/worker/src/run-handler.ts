@@ -50,8 +50,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, controller: AbortController):
     p,
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort();
+        // Reject before aborting: a handler that settles on abort must not win the race.
         reject(new Error(`handler timed out after ${ms} ms`));
+        controller.abort();
       }, ms);
     }),
   ]).finally(() => clearTimeout(timer));

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./load-config.js";
+import { VARIABLES } from "./variables.js";
+
+const secrets = { HERALD_JWT_SECRET: "s".repeat(32), HERALD_API_KEYS: "k".repeat(20) };
+
+describe("loadConfig", () => {
+  it("applies the documented defaults", () => {
+    const c = loadConfig("edge", secrets);
+    expect(c.port).toBe(8080);
+    expect(c.host).toBe("0.0.0.0");
+    expect(c.prefix).toBe("herald");
+    expect(c.idleTimeoutSeconds).toBe(1800);
+    expect(c.queueCapacity).toBe(10_000);
+    expect(c.concurrency).toBe(10);
+    expect(c.batchSize).toBe(100);
+    expect(c.maxAttempts).toBe(5);
+    expect(c.jobTimeoutMs).toBe(30_000);
+    expect(c.dev).toBe(false);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("names every bad variable at once", () => {
+    expect(() => loadConfig("all", { ...secrets, HERALD_PORT: "eighty", HERALD_QUEUE_CAPACITY: "-1" })).toThrow(
+      /HERALD_PORT="eighty".*\n.*HERALD_QUEUE_CAPACITY="-1"/,
+    );
+  });
+
+  it("requires secrets for an edge outside dev mode, and not for `all` (dev by default)", () => {
+    expect(() => loadConfig("edge", {})).toThrow(/HERALD_JWT_SECRET: required[\s\S]*HERALD_API_KEYS: required/);
+    expect(loadConfig("all", {}).dev).toBe(true);
+    expect(() => loadConfig("all", { HERALD_DEV: "0" })).toThrow(/HERALD_JWT_SECRET/);
+    expect(loadConfig("worker", {}).jwtSecret).toBeUndefined();
+  });
+
+  it("splits API keys and refuses Redis Cluster mode, which is not built yet", () => {
+    expect(
+      loadConfig("edge", { ...secrets, HERALD_API_KEYS: `${"a".repeat(16)}, ${"b".repeat(16)}` }).apiKeys,
+    ).toHaveLength(2);
+    expect(() => loadConfig("edge", { ...secrets, HERALD_REDIS_CLUSTER: "1" })).toThrow(/HERALD_REDIS_CLUSTER/);
+  });
+
+  it("documents every variable", () => {
+    for (const v of Object.values(VARIABLES)) expect(v.doc.length).toBeGreaterThan(5);
+  });
+});

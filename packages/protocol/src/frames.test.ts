@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from "./codes.js";
+import { HERALD_ERRORS } from "./errors.js";
+import { encodeMessageFrame, parseClientFrame } from "./frames.js";
+
+describe("client frames", () => {
+  it("parses the four client frame types", () => {
+    expect(parseClientFrame('{"type":"ping"}')).toEqual({ ok: true, frame: { type: "ping" } });
+    expect(parseClientFrame('{"type":"subscribe","channel":"a","since":"x"}').ok).toBe(true);
+    expect(parseClientFrame('{"type":"unsubscribe","channel":"a"}').ok).toBe(true);
+    expect(parseClientFrame('{"type":"ack","id":"x"}').ok).toBe(true);
+  });
+
+  it("explains what is wrong with a bad frame", () => {
+    expect(parseClientFrame("{not json")).toEqual({ ok: false, message: "not valid JSON" });
+    const unknown = parseClientFrame('{"type":"dance"}');
+    expect(unknown.ok).toBe(false);
+    const missing = parseClientFrame('{"type":"subscribe"}');
+    expect(missing.ok === false && missing.message).toMatch(/channel/);
+  });
+});
+
+describe("server frames", () => {
+  it("encodes a message frame with the contract's fields, data null when absent", () => {
+    const f = JSON.parse(
+      encodeMessageFrame({ id: "i", channel: "user:a", event: "e", priority: "low", data: undefined, ts: 5 }),
+    );
+    expect(f).toEqual({ type: "message", id: "i", channel: "user:a", event: "e", priority: "low", data: null, ts: 5 });
+  });
+});
+
+describe("code registries", () => {
+  it("documents every error code, close code and internal error", () => {
+    for (const text of Object.values(ERROR_CODES)) expect(text.length).toBeGreaterThan(10);
+    for (const text of Object.values(HERALD_ERRORS)) expect(text.length).toBeGreaterThan(10);
+    const codes = Object.values(CLOSE_CODES).map((c) => c.code);
+    expect(new Set(codes).size).toBe(codes.length);
+  });
+
+  it("tells clients to reconnect on drain, not on a too-big frame", () => {
+    expect(shouldReconnect(1012)).toBe(true);
+    expect(shouldReconnect(1009)).toBe(false);
+    expect(shouldReconnect(1006)).toBe(true);
+  });
+});
