@@ -16,16 +16,22 @@ export interface DeadLetter extends DeadLetterData {
  * the oldest entries are dropped (and counted by the caller's metrics).
  */
 export class DeadLetters {
-  private readonly queue: Queue<DeadLetterData>;
+  private created: Queue<DeadLetterData> | undefined;
   private addsSinceTrim = 0;
 
   constructor(
-    redis: Redis,
-    keys: Keys,
+    private readonly redis: Redis,
+    private readonly keys: Keys,
     private readonly capacity: number,
-  ) {
-    this.queue = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, { connection: redis, prefix: keys.tag });
-    this.queue.on("error", () => undefined); // failures reach callers as rejected calls
+  ) {}
+
+  /** Created on first use, for the reason given in Enqueuer.queue. */
+  private get queue(): Queue<DeadLetterData> {
+    if (!this.created) {
+      this.created = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, { connection: this.redis, prefix: this.keys.tag });
+      this.created.on("error", () => undefined); // failures reach callers as rejected calls
+    }
+    return this.created;
   }
 
   /** Adds entries; returns how many old entries were trimmed to stay within capacity. */
@@ -81,6 +87,6 @@ export class DeadLetters {
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await this.created?.close();
   }
 }

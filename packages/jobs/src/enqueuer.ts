@@ -40,22 +40,26 @@ export class Enqueuer {
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
     private readonly options: EnqueuerOptions,
-  ) {
-    for (const p of PRIORITIES) {
-      const queue = new Queue(QUEUE_NAMES[p], {
-        connection: redis,
-        prefix: keys.tag,
+  ) {}
+
+  /**
+   * The queue of a priority, created on first use: BullMQ checks the server once, at
+   * construction, and a queue built while a fail-fast connection is still down stays broken.
+   */
+  queue(priority: Priority): Queue {
+    let queue = this.queues.get(priority);
+    if (!queue) {
+      queue = new Queue(QUEUE_NAMES[priority], {
+        connection: this.redis,
+        prefix: this.keys.tag,
         skipWaitingForReady: true,
         defaultJobOptions: MESSAGE_JOB_OPTIONS,
       });
       // Connection trouble reaches callers as a rejected add; the event would only repeat it.
       queue.on("error", () => undefined);
-      this.queues.set(p, queue);
+      this.queues.set(priority, queue);
     }
-  }
-
-  queue(priority: Priority): Queue {
-    return this.queues.get(priority) as Queue;
+    return queue;
   }
 
   async enqueue(messages: readonly Message[], now = Date.now()): Promise<EnqueueResult> {

@@ -1,6 +1,6 @@
 import { Enqueuer } from "@herald/jobs";
 import { HeraldError, type Message, type MessageInput, parseMessages } from "@herald/protocol";
-import { closeRedis, connectRedis, defineScripts, Keys } from "@herald/redis";
+import { closeRedis, connectRedis, defineScripts, Keys, waitReady } from "@herald/redis";
 import type { Redis } from "ioredis";
 
 export interface ProducerOptions {
@@ -18,6 +18,8 @@ export interface ProducerOptions {
   maxBuffered?: number;
   /** Queue capacity per priority: must match the gateway's HERALD_QUEUE_CAPACITY. Default 10,000. */
   capacity?: number;
+  /** How long a flush waits for a (re)connecting Redis before failing with `unavailable`. Default 5,000 ms. */
+  readyTimeoutMs?: number;
 }
 
 interface Pending {
@@ -41,6 +43,7 @@ export class HeraldProducer {
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly maxBuffered: number;
+  private readonly readyTimeoutMs: number;
   private buffer: Pending[] = [];
   private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -55,6 +58,9 @@ export class HeraldProducer {
     this.maxBatch = options.maxBatch ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+    // Errors surface as rejected sends; without a listener ioredis would print each reconnect attempt.
+    if (this.ownsConnection) this.redis.on("error", () => undefined);
     this.enqueuer = new Enqueuer(defineScripts(this.redis), new Keys(options.prefix ?? "herald"), {
       capacity: options.capacity ?? 10_000,
       maxMessagesPerJob: this.maxBatch,
@@ -112,6 +118,8 @@ export class HeraldProducer {
   private async enqueue(batch: Pending[]): Promise<void> {
     const all = batch.flatMap((p) => p.messages);
     try {
+      // The connection fails fast while down (so callers never hang), so wait, bounded, for it to come up.
+      if (this.redis.status !== "ready") await waitReady(this.redis, this.readyTimeoutMs);
       const result = await this.enqueuer.enqueue(all);
       if (!result.ok) {
         const err = new HeraldError("queue_full", `the ${result.priority} queue is full`, {

@@ -1,0 +1,110 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import {
+  type HeraldProcess,
+  type LocalRedis,
+  signToken,
+  startHerald,
+  startLocalRedis,
+  TestClient,
+} from "@herald/testkit";
+
+export interface GatewayOptions {
+  edges?: number;
+  workers?: number;
+  env?: Record<string, string>;
+}
+
+/**
+ * A real Herald deployment on loopback for one test file: a private redis-server,
+ * some edge processes and some worker processes, with fresh secrets and key prefix.
+ */
+export class Gateway {
+  readonly secret = randomBytes(24).toString("hex");
+  readonly apiKey = randomBytes(16).toString("hex");
+  readonly prefix = `t${randomUUID().slice(0, 8)}`;
+  edges: HeraldProcess[] = [];
+  workers: HeraldProcess[] = [];
+
+  private constructor(
+    readonly redis: LocalRedis,
+    readonly env: Record<string, string>,
+  ) {}
+
+  static async start(opts: GatewayOptions = {}): Promise<Gateway> {
+    const redis = await startLocalRedis();
+    const g = new Gateway(redis, {});
+    Object.assign(g.env, {
+      REDIS_URL: redis.url,
+      HERALD_JWT_SECRET: g.secret,
+      HERALD_API_KEYS: g.apiKey,
+      HERALD_PREFIX: g.prefix,
+      LOG_LEVEL: "info",
+      ...opts.env,
+    });
+    const edges = Array.from({ length: opts.edges ?? 1 }, (_, i) => g.startEdge({ HERALD_NODE_ID: `edge-${i}` }));
+    const workers = Array.from({ length: opts.workers ?? 1 }, (_, i) =>
+      g.startWorker({ HERALD_NODE_ID: `worker-${i}` }),
+    );
+    await Promise.all([...edges, ...workers]);
+    return g;
+  }
+
+  async startEdge(env: Record<string, string> = {}): Promise<HeraldProcess> {
+    const p = await startHerald("edge", { ...this.env, ...env });
+    this.edges.push(p);
+    return p;
+  }
+
+  async startWorker(env: Record<string, string> = {}): Promise<HeraldProcess> {
+    const p = await startHerald("worker", { ...this.env, ...env });
+    this.workers.push(p);
+    return p;
+  }
+
+  get port(): number {
+    return (this.edges[0] as HeraldProcess).port;
+  }
+
+  token(user: string, claims: Record<string, unknown> = {}, expiresIn = "1h"): Promise<string> {
+    return signToken(this.secret, user, claims, expiresIn);
+  }
+
+  async connect(user: string, claims: Record<string, unknown> = {}, edge = 0, query = ""): Promise<TestClient> {
+    return TestClient.connect((this.edges[edge] as HeraldProcess).port, await this.token(user, claims), query);
+  }
+
+  /** POST /v1/messages; `body` is sent as is when a string. */
+  async post(
+    body: unknown,
+    opts: { edge?: number; key?: string } = {},
+  ): Promise<{ status: number; json: any; headers: Headers }> {
+    const port = (this.edges[opts.edge ?? 0] as HeraldProcess).port;
+    const res = await fetch(`http://127.0.0.1:${port}/v1/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${opts.key ?? this.apiKey}`, "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
+  }
+
+  /** One sample of a metric from a process's /metrics (summing over label sets that match `labels`). */
+  async metric(proc: HeraldProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${proc.port}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split("\n")) {
+      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+      if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+    return sum;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.edges, ...this.workers].map((p) => p.stop("SIGKILL")));
+    await this.redis.stop();
+  }
+}
+
+export const msg = (to: unknown, event = "note", extra: Record<string, unknown> = {}) => ({ to, event, ...extra });
