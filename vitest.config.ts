@@ -6,7 +6,7 @@ export default defineConfig({
       {
         // Unit tests sit beside the code and run on the TypeScript sources.
         resolve: { conditions: ["source"] },
-        test: { name: "unit", include: ["packages/*/src/**/*.test.ts"] },
+        test: { name: "unit", include: ["packages/*/src/**/*.test.ts"], sequence: { groupOrder: 0 } },
       },
       {
         // Integration tests start real redis-server and herald processes (the built CLI).
@@ -18,6 +18,8 @@ export default defineConfig({
           hookTimeout: 60_000,
           fileParallelism: true,
           maxWorkers: 2,
+          // After the unit tests: integration files start processes and want the cores.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -31,9 +31,18 @@ export async function runRole(config: Config): Promise<void> {
   const log = createLogger(config.logLevel, { node: config.nodeId, role: config.role });
   let redisUrl = config.redisUrl;
   let local: LocalRedis | undefined;
-  if (config.dev) ({ url: redisUrl, local } = await provisionRedis(redisUrl, log));
-
   const connections: Redis[] = [];
+  // Stop steps, in order; installed before anything starts, so a signal during start-up
+  // still stops whatever is running by then (a private redis-server included).
+  const stops: (() => Promise<void>)[] = [];
+  const graceMs = config.drainSeconds * 1000 + config.jobTimeoutMs + 10_000;
+  onShutdown(log, graceMs, async () => {
+    for (const stop of stops) await stop().catch((err: unknown) => log.error({ err }, "stop step failed"));
+    await Promise.allSettled(connections.map(closeRedis));
+    await local?.stop();
+  });
+
+  if (config.dev) ({ url: redisUrl, local } = await provisionRedis(redisUrl, log));
   const connect = (name: string, opts: { failFast?: boolean; blocking?: boolean } = {}) => {
     const r = connectRedis(redisUrl, { name, ...opts });
     r.on("error", (err: Error) => log.debug({ err: err.message, connection: name }, "redis connection error"));
@@ -42,8 +51,6 @@ export async function runRole(config: Config): Promise<void> {
   };
   const keys = new Keys(config.prefix);
   const registry = createRegistry(config.role, config.nodeId);
-  const stops: (() => Promise<void>)[] = [];
-
   const runsEdge = config.role !== "worker";
   const runsWorker = config.role !== "edge";
 
@@ -137,13 +144,6 @@ export async function runRole(config: Config): Promise<void> {
       await announceDevSecrets(log, edge.port, jwtSecret, apiKeys[0] as string);
     }
   }
-
-  const graceMs = config.drainSeconds * 1000 + config.jobTimeoutMs + 10_000;
-  onShutdown(log, graceMs, async () => {
-    for (const stop of stops) await stop().catch((err: unknown) => log.error({ err }, "stop step failed"));
-    await Promise.allSettled(connections.map(closeRedis));
-    await local?.stop();
-  });
 }
 
 async function announceDevSecrets(log: Logger, port: number, secret: string, apiKey: string): Promise<void> {

@@ -74,7 +74,7 @@ export class HeraldProducer {
     return id as string;
   }
 
-  /** Enqueues several messages, all or nothing; resolves with their ids in order. */
+  /** Enqueues up to 1,000 messages, all or nothing; resolves with their ids in order. */
   async sendMany(messages: readonly MessageInput[]): Promise<string[]> {
     if (this.closed) throw new HeraldError("closed", "the producer is closed");
     const parsed = parseMessages({ messages });

@@ -1,0 +1,55 @@
+import { waitFor } from "@herald/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Gateway, msg } from "./support/gateway.js";
+
+let g: Gateway;
+beforeAll(async () => {
+  g = await Gateway.start({
+    env: { HERALD_IDLE_TIMEOUT_SECONDS: "2", HERALD_DRAIN_SECONDS: "1", HERALD_MAX_CONNECTIONS_PER_USER: "2" },
+  });
+});
+afterAll(() => g?.stop());
+
+describe("connection lifecycle", () => {
+  it("closes an idle connection (4000) and keeps one whose client is active", async () => {
+    const idle = await g.connect("idle");
+    const active = await g.connect("active");
+    const pinger = setInterval(() => active.send({ type: "ping" }), 500);
+    try {
+      expect(await idle.closed(8000)).toBe(4000);
+      expect(active.closeCode).toBeUndefined();
+    } finally {
+      clearInterval(pinger);
+      active.close();
+    }
+  });
+
+  it("announces the heartbeat in welcome and caps connections per user", async () => {
+    const a = await g.connect("capped");
+    expect(a.frames[0]).toMatchObject({ type: "welcome", userId: "capped", nodeId: "edge-0", heartbeat: 25 });
+    const b = await g.connect("capped");
+    await expect(g.connect("capped")).rejects.toThrow("HTTP 429");
+    a.close();
+    await waitFor(
+      async () =>
+        g.connect("capped").then(
+          (c) => c,
+          () => undefined,
+        ),
+      "a slot to free up",
+    );
+    b.close();
+  });
+
+  it("drains on SIGTERM: not ready, clients closed with 1012, exit 0, and messages go to the remaining edge", async () => {
+    const second = await g.startEdge({ HERALD_NODE_ID: "edge-drain" });
+    const leaving = await g.connect("mover", {}, g.edges.indexOf(second));
+    const staying = await g.connect("mover", {}, 0);
+    const exit = second.stop("SIGTERM");
+    expect(await leaving.closed()).toBe(1012);
+    expect(await exit).toBe(0);
+    await g.post(msg({ user: "mover" }, "after-drain"));
+    await staying.next((f) => f.event === "after-drain", "message on the remaining edge");
+    staying.close();
+  });
+});

@@ -1,0 +1,44 @@
+import { HeraldProducer } from "@herald/producer";
+import { waitFor } from "@herald/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Gateway, msg } from "./support/gateway.js";
+
+const handlers = new URL("./fixtures/handlers.mjs", import.meta.url).pathname;
+let g: Gateway;
+beforeAll(async () => {
+  g = await Gateway.start({
+    workers: 0,
+    env: { HERALD_HANDLERS: handlers, TEST_SLOW_MS: "100", HERALD_WORKER_CONCURRENCY: "4" },
+  });
+});
+afterAll(() => g?.stop());
+
+describe("priority queues", () => {
+  it("delivers a critical message before a backlog of low ones drains", async () => {
+    const c = await g.connect("busy");
+    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix });
+    try {
+      // 2,000 low messages in 20 jobs of 100; 4 at a time at 100 ms each: about half a second per wave, 2.5 s in all.
+      const low = Array.from({ length: 2000 }, (_, i) =>
+        msg({ user: "busy" }, "slow-low", { priority: "low", data: { i } }),
+      );
+      await Promise.all([producer.sendMany(low.slice(0, 1000)), producer.sendMany(low.slice(1000))]);
+      await g.startWorker();
+      await waitFor(() => c.messages().length > 0, "the low backlog to start draining");
+      await producer.send(msg({ user: "busy" }, "urgent", { priority: "critical" }));
+      await c.next((f) => f.event === "urgent", "the critical message");
+      const before = c.messages().findIndex((f) => f.event === "urgent");
+      expect(before).toBeLessThan(1000);
+      await waitFor(() => c.messages().length === 2001, "the whole backlog", 30_000);
+      // Low messages keep their order among themselves.
+      const lows = c
+        .messages()
+        .filter((f) => f.event === "slow-low")
+        .map((f) => (f.data as { i: number }).i);
+      expect(lows).toEqual(low.map((_, i) => i));
+    } finally {
+      await producer.close();
+      c.close();
+    }
+  });
+});
