@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startHerald, TestClient } from "@herald/testkit";
+import { startHerald, TestClient, waitFor } from "@herald/testkit";
 import { describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
@@ -27,7 +27,7 @@ describe("herald CLI start-up", () => {
     try {
       const dev = await all.waitForLog((l) => l.msg.startsWith("dev mode"), "dev-mode secrets");
       expect(all.logs.some((l) => /started a private redis-server/.test(l.msg))).toBe(true);
-      expect(all.text()).toContain("Producer key:");
+      await waitFor(() => all.text().includes("Producer key:"), "the dev banner on stderr");
       const client = await TestClient.connect(all.port, dev.sampleToken as string);
       const res = await fetch(`http://127.0.0.1:${all.port}/v1/messages`, {
         method: "POST",

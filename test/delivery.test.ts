@@ -142,6 +142,22 @@ describe("delivery through one edge and one worker", () => {
     }
   });
 
+  it("keeps a user's order across many one-message jobs, which the worker runs concurrently", async () => {
+    // One job per message: the worker has up to 10 in flight, and BullMQ alone would start some out of order.
+    const c = await g.connect("one-by-one");
+    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix, maxBatch: 1 });
+    try {
+      await Promise.all(
+        Array.from({ length: 300 }, (_, i) => producer.send(msg({ user: "one-by-one" }, "seq", { data: { i } }))),
+      );
+      await waitFor(() => c.messages().length === 300, "300 messages");
+      expect(c.messages().map((f) => (f.data as { i: number }).i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    } finally {
+      await producer.close();
+      c.close();
+    }
+  });
+
   it("serves health, readiness and the contract's metrics", async () => {
     const edge = g.edges[0]!;
     const worker = g.workers[0]!;

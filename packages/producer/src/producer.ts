@@ -45,6 +45,9 @@ export class HeraldProducer {
   private readonly maxBuffered: number;
   private readonly readyTimeoutMs: number;
   private buffer: Pending[] = [];
+  /** Messages in `buffer`, not yet handed to a flush: what triggers a full-batch flush. */
+  private unflushed = 0;
+  /** Messages buffered or in a flush not yet settled: what `maxBuffered` bounds. */
   private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -83,7 +86,8 @@ export class HeraldProducer {
     return new Promise((resolve, reject) => {
       this.buffer.push({ messages: parsed.messages, resolve, reject });
       this.buffered += parsed.messages.length;
-      if (this.buffered >= this.maxBatch) this.flushSoon(0);
+      this.unflushed += parsed.messages.length;
+      if (this.unflushed >= this.maxBatch) this.flushSoon(0);
       else this.flushSoon(this.maxDelayMs);
     });
   }
@@ -95,6 +99,7 @@ export class HeraldProducer {
     const batch = this.buffer;
     if (batch.length === 0) return this.flushing;
     this.buffer = [];
+    this.unflushed = 0;
     this.flushing = this.flushing.then(() => this.enqueue(batch));
     return this.flushing;
   }

@@ -2,11 +2,11 @@ import { DeadLetters, type Enqueuer, isHeraldJob, QUEUE_NAMES } from "@herald/jo
 import type { Logger, Registry } from "@herald/observability";
 import { PRIORITIES, type Priority } from "@herald/protocol";
 import type { Keys, RedisBus, RedisRouter, ScriptedRedis } from "@herald/redis";
-import { type Job, Worker } from "bullmq";
+import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { HandlerRegistry } from "./handler-registry.js";
 import { MessageProcessor, type ProcessorOptions } from "./message-processor.js";
-import { PublishSequencer } from "./publish-sequencer.js";
+import { OrderedConsumer } from "./ordered-consumer.js";
 import { WorkerMetrics } from "./worker-metrics.js";
 
 export interface WorkerOptions extends ProcessorOptions {
@@ -37,8 +37,8 @@ export interface HeraldWorker {
 }
 
 /**
- * Starts one BullMQ worker per priority queue, so a critical message is taken the moment
- * it arrives, whatever the backlog of lower priorities.
+ * Starts one consumer per priority queue, so a critical message is taken the moment it
+ * arrives, whatever the backlog of lower priorities.
  */
 export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Promise<HeraldWorker> {
   const log = deps.log.child({ component: "worker" });
@@ -46,46 +46,39 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
   const deadLetters = new DeadLetters(deps.redis, deps.keys, options.deadLetterCapacity);
   const processor = new MessageProcessor(options, { ...deps, deadLetters, metrics, log });
 
-  const workers = PRIORITIES.map((priority) => {
-    const sequencer = new PublishSequencer();
-    const worker = new Worker(
-      QUEUE_NAMES[priority],
-      // The ticket is taken synchronously, in the order BullMQ hands out jobs.
-      (job: Job) => processor.process(priority, job.data, job.id, sequencer.ticket()),
-      {
-        connection: deps.connectBlocking(`worker:${priority}`),
-        prefix: deps.keys.tag,
-        concurrency: options.concurrency,
-        lockDuration: options.handlerTimeoutMs + 30_000,
-        autorun: false,
-      },
-    );
-    worker.on("failed", (job, err) => onFailed(priority, job, err));
-    worker.on("error", (err) => log.error({ err, priority }, "worker error"));
-    return worker;
-  });
-
-  // A job that BullMQ gave up on (Redis failing on every attempt) no longer counts as pending.
-  const onFailed = (priority: Priority, job: Job | undefined, err: Error) => {
-    const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
-    log.error({ err, priority, jobId: job?.id, final }, "job failed");
+  // A job that BullMQ gives up on (Redis failing on every attempt) no longer counts as pending.
+  const onFailed = (priority: Priority, job: Job, err: Error) => {
+    const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    log.error({ err, priority, jobId: job.id, final }, "job failed");
     if (final && isHeraldJob(job.data) && job.data.counted > 0) {
       deps.redis.decrby(deps.keys.pending(priority), job.data.counted).catch(() => undefined);
     }
   };
 
-  for (const w of workers) {
-    w.run().catch((err: unknown) => log.error({ err }, "worker stopped"));
-  }
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const consumers = PRIORITIES.map(
+    (priority) =>
+      new OrderedConsumer(
+        {
+          queue: QUEUE_NAMES[priority],
+          prefix: deps.keys.tag,
+          connection: deps.connectBlocking(`worker:${priority}`),
+          concurrency: options.concurrency,
+          lockDurationMs: options.handlerTimeoutMs + 60_000,
+        },
+        (job, ticket) => processor.process(priority, job.data, job.id, ticket),
+        log,
+        (job, err) => onFailed(priority, job, err),
+      ),
+  );
+  await Promise.all(consumers.map((c) => c.start()));
   log.info({ queues: PRIORITIES, concurrency: options.concurrency, handlers: deps.handlers.events }, "worker running");
 
   let closed: Promise<void> | undefined;
   return {
-    ready: () => workers.every((w) => w.isRunning()) && deps.redis.status === "ready",
+    ready: () => consumers.every((c) => c.running) && deps.redis.status === "ready",
     close: () => {
       closed ??= (async () => {
-        await Promise.allSettled(workers.map((w) => w.close()));
+        await Promise.allSettled(consumers.map((c) => c.close()));
         await deadLetters.close();
       })();
       return closed;

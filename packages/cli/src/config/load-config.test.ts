@@ -44,3 +44,18 @@ describe("loadConfig", () => {
     for (const v of Object.values(VARIABLES)) expect(v.doc.length).toBeGreaterThan(5);
   });
 });
+
+describe("README", () => {
+  it("documents every configuration variable with its default", async () => {
+    const { readFileSync } = await import("node:fs");
+    const readme = readFileSync(new URL("../../../../README.md", import.meta.url), "utf8");
+    for (const v of Object.values(VARIABLES)) {
+      const cells = readme
+        .split("\n")
+        .map((l) => l.split("|").map((c) => c.trim()))
+        .find((c) => c[1] === `\`${v.env}\``);
+      expect(cells, v.env).toBeDefined();
+      if (v.default !== "") expect(cells?.[2], v.env).toContain(`\`${v.default}\``);
+    }
+  });
+});
