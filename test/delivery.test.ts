@@ -76,6 +76,19 @@ describe("delivery through one edge and one worker", () => {
     outsider.close();
   });
 
+  it("answers a subscribe sent before welcome, once the connection is live", async () => {
+    const token = await g.token("eager", { channels: ["eager:*"] });
+    const ws = new WebSocket(`ws://127.0.0.1:${g.port}/v1/ws?token=${token}`);
+    const frames: { type: string; channel?: string }[] = [];
+    ws.on("message", (d) => frames.push(JSON.parse(String(d))));
+    ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", channel: "eager:1" })));
+    await waitFor(() => frames.some((f) => f.type === "subscribed"), "subscribed");
+    expect(frames.map((f) => f.type)).toEqual(["welcome", "subscribed"]);
+    await g.post(msg({ channel: "eager:1" }, "first"));
+    await waitFor(() => frames.some((f) => f.type === "message"), "topic message");
+    ws.close();
+  });
+
   it("broadcasts to every connection without a subscription", async () => {
     const clients = await Promise.all(["e1", "e2", "e3"].map((u) => g.connect(u)));
     const res = await g.post(msg({ broadcast: true }, "announce", { priority: "critical" }));

@@ -20,6 +20,8 @@ export interface Connection<Socket = unknown> {
   /** Set once `rate_limited` was sent, cleared when the bucket refills. */
   warned: boolean;
   socket?: Socket | undefined;
+  /** Frames received before `welcome` (undefined: a binary frame), answered once the connection is live. */
+  early: (string | undefined)[];
   /** `since` given on connect, answered once welcome is sent. */
   resumeFrom?: string;
 }
@@ -35,6 +37,7 @@ export function newConnection<S>(id: string, identity: ClientIdentity, now: numb
     tokens: burst,
     tokensAt: now,
     warned: false,
+    early: [],
   };
 }
 

@@ -41,6 +41,9 @@ export interface SocketDeps {
 }
 
 export type Conn = Connection<Ws>;
+
+/** Frames a client may send before `welcome`; past this it is closed (1008). */
+const MAX_EARLY_FRAMES = 32;
 export type Ws = WebSocket<Conn>;
 
 /** Closes a socket with a close frame, counting why. Safe on an already closed one. */
@@ -127,6 +130,7 @@ export function socketHandler(deps: SocketDeps) {
         if (conn.resumeFrom !== undefined) {
           sendError(conn, "history_gap", "no history is kept yet: resynchronise", userChannel(userId));
         }
+        for (const text of conn.early.splice(0)) handleFrame(conn, ws, text);
       },
       (err: unknown) => {
         log.error({ err, conn: conn.id }, "presence registration failed");
@@ -189,12 +193,23 @@ export function socketHandler(deps: SocketDeps) {
       return;
     }
     if (rate === "warn") sendError(conn, "rate_limited", `more than ${options.framesPerSecond} frames/s`);
-    if (conn.state !== "open") return; // frames before welcome are ignored, not errors
-    if (isBinary) {
+    const text = isBinary ? undefined : Buffer.from(data).toString("utf8");
+    if (conn.state === "connecting") {
+      // A client may subscribe before `welcome` arrives; hold its frames (bounded) until the connection is live.
+      if (conn.early.length >= MAX_EARLY_FRAMES) closeWith(conn, "policy", metrics, "too many frames before welcome");
+      else conn.early.push(text);
+      return;
+    }
+    handleFrame(conn, ws, text);
+  };
+
+  /** Answers one client frame; `text` is undefined for a binary frame. */
+  const handleFrame = (conn: Conn, ws: Ws, text: string | undefined): void => {
+    if (text === undefined) {
       sendError(conn, "bad_frame", "frames are JSON text");
       return;
     }
-    const parsed = parseClientFrame(Buffer.from(data).toString("utf8"));
+    const parsed = parseClientFrame(text);
     if (!parsed.ok) {
       sendError(conn, "bad_frame", parsed.message);
       return;

@@ -12,6 +12,7 @@ export interface LogLine {
 
 export interface HeraldProcess {
   role: string;
+  pid: number;
   /** Edge port (edge, all), or the worker's ops port. */
   port: number;
   logs: LogLine[];
@@ -79,6 +80,7 @@ export async function startHerald(
 
   return {
     role,
+    pid: child.pid as number,
     port: listening.port as number,
     logs,
     text: () => text,

@@ -1,0 +1,134 @@
+// A load-generator process: opens many lean WebSocket connections for one protocol,
+// waits until each is live, then counts message frames and records their latency
+// (now - the message's "ts") in an HDR histogram. Driven by its parent over IPC:
+//   {cmd:"open", protocol, port(s), users, subscribe, secret?, appKey?}  -> {type:"ready", opened, ms}
+//   {cmd:"reset"} -> zero counters;  {cmd:"report"} -> {type:"report", frames, hist}
+//   {cmd:"exit"}
+import * as hdr from "hdr-histogram-js";
+import { SignJWT } from "jose";
+import { openSocket, readTs } from "./lean-client.mjs";
+
+let frames = 0;
+const newHist = () =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 });
+const hist = newHist();
+/** Critical messages get their own histogram, for the priority-under-flood scenario. */
+const criticalHist = newHist();
+const CRITICAL = Buffer.from('"priority":"critical"');
+const sockets = [];
+let trackCritical = false;
+
+function onText(buf, start, end) {
+  const ts = readTs(buf, start, end);
+  if (ts < 0) return false;
+  frames++;
+  const latency = Math.max(1, Date.now() - ts + 1); // +1: a histogram bucket for "under 1 ms"
+  hist.recordValue(latency);
+  if (trackCritical && buf.subarray(start, end).includes(CRITICAL)) criticalHist.recordValue(latency);
+  return true;
+}
+
+/** Per protocol: the path to connect to, the frames to send once connected, and what "live" looks like. */
+const PROTOCOLS = {
+  async herald({ user, subscribe, secret }) {
+    const claims = subscribe ? { channels: [subscribe] } : {};
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(user)
+      .setExpirationTime("2h")
+      .sign(new TextEncoder().encode(secret));
+    return {
+      path: `/v1/ws?token=${token}`,
+      onOpen: (c) => subscribe && c.sendText(JSON.stringify({ type: "subscribe", channel: subscribe })),
+      live: subscribe ? '"subscribed"' : '"welcome"',
+    };
+  },
+  async raw({ user, subscribe }) {
+    return { path: `/?user=${encodeURIComponent(user)}&topic=${subscribe ?? ""}`, live: '"welcome"' };
+  },
+  async socketio({ user, subscribe }) {
+    return {
+      path: "/socket.io/?EIO=4&transport=websocket",
+      onOpen: (c) => c.sendText(`40${JSON.stringify({ user, room: subscribe ?? "" })}`),
+      live: "40{",
+      // engine.io heartbeat: the server sends "2", the client must answer "3"
+      control: (c, text) => text === "2" && c.sendText("3"),
+    };
+  },
+  async soketi({ subscribe, appKey }) {
+    return {
+      path: `/app/${appKey}?protocol=7&client=js&version=8.0.0`,
+      onOpen: () => undefined,
+      afterWelcome: (c) => c.sendText(JSON.stringify({ event: "pusher:subscribe", data: { channel: subscribe } })),
+      welcome: "pusher:connection_established",
+      live: "pusher_internal:subscription_succeeded",
+    };
+  },
+};
+
+async function openOne(spec, port, user) {
+  const p = await PROTOCOLS[spec.protocol]({ ...spec, user });
+  let resolveLive;
+  const live = new Promise((r) => (resolveLive = r));
+  let isLive = false;
+  let client;
+  client = await openSocket({
+    port,
+    path: p.path,
+    onText(buf, start, end) {
+      if (isLive && onText(buf, start, end)) return;
+      const text = buf.toString("utf8", start, end);
+      if (p.control?.(client, text)) return;
+      if (p.welcome && text.includes(p.welcome)) p.afterWelcome(client);
+      if (!isLive && text.includes(p.live)) {
+        isLive = true;
+        resolveLive();
+      }
+    },
+  });
+  p.onOpen?.(client);
+  await live;
+  return client;
+}
+
+process.on("message", async (m) => {
+  if (m.cmd === "open") {
+    trackCritical = Boolean(m.trackCritical);
+    const started = Date.now();
+    const ports = m.ports ?? [m.port];
+    const concurrency = m.concurrency ?? 64;
+    let next = 0;
+    let failed = 0;
+    const workers = Array.from({ length: concurrency }, async () => {
+      while (next < m.users.length) {
+        const i = next++;
+        try {
+          sockets.push(await openOne(m, ports[i % ports.length], m.users[i]));
+        } catch (err) {
+          failed++;
+          if (failed <= 3) process.stderr.write(`fleet: connect failed: ${err.message}\n`);
+        }
+      }
+    });
+    await Promise.all(workers);
+    process.send({ type: "ready", opened: sockets.length, failed, ms: Date.now() - started });
+  } else if (m.cmd === "reset") {
+    frames = 0;
+    hist.reset();
+    criticalHist.reset();
+    process.send({ type: "reset" });
+  } else if (m.cmd === "count") {
+    process.send({ type: "count", frames });
+  } else if (m.cmd === "report") {
+    process.send({
+      type: "report",
+      frames,
+      hist: hdr.encodeIntoCompressedBase64(hist),
+      critical: hdr.encodeIntoCompressedBase64(criticalHist),
+    });
+  } else if (m.cmd === "exit") {
+    for (const s of sockets) s.close();
+    process.exit(0);
+  }
+});
+process.send({ type: "started" });

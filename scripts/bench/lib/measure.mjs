@@ -1,0 +1,35 @@
+// One measurement: reset the load generator, drive the system, wait until frames stop
+// arriving, and report delivered frames per second and latency percentiles.
+import { percentiles } from "./fleet.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function measure(fleet, drive, { settleMs = 700, maxWaitMs = 20_000 } = {}) {
+  await fleet.reset();
+  const start = performance.now();
+  const accepted = await drive();
+  const driven = performance.now();
+  let last = -1;
+  let lastChange = performance.now();
+  const deadline = driven + maxWaitMs;
+  for (;;) {
+    const frames = await fleet.count();
+    const now = performance.now();
+    if (frames !== last) {
+      last = frames;
+      lastChange = now;
+    } else if (now - lastChange > settleMs) break;
+    if (now > deadline) break;
+    await sleep(100);
+  }
+  const report = await fleet.report();
+  const seconds = Math.max(driven, lastChange) - start;
+  return {
+    accepted,
+    frames: report.frames,
+    seconds: seconds / 1000,
+    rate: report.frames / (seconds / 1000),
+    latency: percentiles(report.hist),
+    critical: percentiles(report.critical),
+  };
+}

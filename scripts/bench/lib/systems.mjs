@@ -1,0 +1,146 @@
+// Starts each system under test the same way and gives it one interface:
+//   { name, protocol, ports, pids, broadcast({topic,rate,seconds,size}), targeted({users,rate,seconds,size}), stop() }
+// broadcast/targeted resolve with how many messages the system accepted.
+import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { startLocalRedis } from "@herald/redis";
+import { startHerald } from "@herald/testkit";
+import { once } from "./fleet.mjs";
+
+const servers = new URL("../servers/", import.meta.url).pathname;
+
+async function startServer(file, env = {}) {
+  const child = fork(`${servers}${file}`, [], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const { port } = await once(child, "listening", 60_000);
+  return { child, port };
+}
+
+function command(child, m, timeoutMs = 600_000) {
+  child.send(m);
+  return once(child, "done", timeoutMs);
+}
+
+function kill(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", resolve);
+    child.kill("SIGKILL");
+  });
+}
+
+/** A single-process peer: raw uWS or plain ws. */
+async function single(name, file) {
+  const { child, port } = await startServer(file);
+  return {
+    name,
+    protocol: "raw",
+    ports: [port],
+    pids: [child.pid],
+    broadcast: async (o) => (await command(child, { cmd: "broadcast", ...o })).sent,
+    targeted: async (o) => (await command(child, { cmd: "targeted", ...o })).sent,
+    stop: () => kill(child),
+  };
+}
+
+export const SYSTEMS = {
+  "raw-uws": () => single("raw uWS", "raw-uws.mjs"),
+  ws: () => single("ws", "plain-ws.mjs"),
+
+  /** Socket.IO, `nodes` processes joined by @socket.io/redis-adapter; node 0 publishes. */
+  async socketio({ nodes = 2 } = {}) {
+    const redis = await startLocalRedis();
+    const started = await Promise.all(
+      Array.from({ length: nodes }, () => startServer("socketio.mjs", { REDIS_URL: redis.url })),
+    );
+    const first = started[0].child;
+    return {
+      name: `Socket.IO + redis-adapter (${nodes} nodes)`,
+      protocol: "socketio",
+      ports: started.map((s) => s.port),
+      pids: started.map((s) => s.child.pid),
+      broadcast: async (o) => (await command(first, { cmd: "broadcast", ...o })).sent,
+      targeted: async (o) => (await command(first, { cmd: "targeted", ...o })).sent,
+      stop: async () => {
+        await Promise.all(started.map((s) => kill(s.child)));
+        await redis.stop();
+      },
+    };
+  },
+
+  async soketi() {
+    const { child, port } = await startServer("soketi.mjs");
+    return {
+      name: "Soketi 1.6.1",
+      protocol: "soketi",
+      ports: [port],
+      pids: [child.pid],
+      appKey: "app-key",
+      broadcast: async (o) => (await command(child, { cmd: "broadcast", ...o })).sent,
+      stop: () => kill(child),
+    };
+  },
+
+  /**
+   * Herald: a private redis-server, `edges` edges and `workers` workers (the real CLI), and a
+   * producer process using the SDK (`via: "sdk"`) or the HTTP API (`via: "http"`).
+   */
+  async herald({ edges = 1, workers = 1, via = "sdk", env = {}, batch } = {}) {
+    const redis = await startLocalRedis();
+    const secret = randomBytes(24).toString("hex");
+    const apiKey = randomBytes(16).toString("hex");
+    const base = {
+      REDIS_URL: redis.url,
+      HERALD_JWT_SECRET: secret,
+      HERALD_API_KEYS: apiKey,
+      HERALD_PREFIX: "bench",
+      LOG_LEVEL: "info", // nothing is logged per message; start-up lines are how the runner knows a node serves
+      HERALD_MAX_CONNECTIONS: "1000000",
+      HERALD_MAX_BACKPRESSURE_BYTES: String(64 << 20),
+      HERALD_QUEUE_CAPACITY: "1000000",
+      ...env,
+    };
+    const procs = await Promise.all([
+      ...Array.from({ length: edges }, (_, i) => startHerald("edge", { ...base, HERALD_NODE_ID: `edge-${i}` })),
+      ...Array.from({ length: workers }, (_, i) => startHerald("worker", { ...base, HERALD_NODE_ID: `worker-${i}` })),
+    ]);
+    const edgeProcs = procs.slice(0, edges);
+    const producer = fork(`${servers}herald-producer.mjs`, [], {
+      env: { ...process.env, ...base, HTTP_PORTS: edgeProcs.map((e) => e.port).join(","), API_KEY: apiKey },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    await once(producer, "started");
+    const run = async (o) => {
+      const r = await command(producer, { cmd: "run", via, batch, ...o });
+      return r.accepted;
+    };
+    return {
+      name: `Herald ${edges}+${workers} (${via === "sdk" ? "SDK" : "HTTP"}${batch === 1 ? ", 1 message a job" : ""})`,
+      protocol: "herald",
+      secret,
+      ports: edgeProcs.map((e) => e.port),
+      pids: edgeProcs.map((e) => e.pid),
+      workerPids: procs.slice(edges).map((w) => w.pid),
+      broadcast: (o) => run({ ...o, target: "topic" }),
+      targeted: (o) => run({ ...o, target: "user" }),
+      raw: (o) => command(producer, { cmd: "run", via, batch, ...o }),
+      stop: async () => {
+        await kill(producer);
+        await Promise.all(procs.map((p) => p.stop("SIGKILL")));
+        await redis.stop();
+      },
+    };
+  },
+};
+
+/** Resident set size (bytes) and CPU time (s) of a process, from /proc. */
+export async function processStats(pid) {
+  const { readFile } = await import("node:fs/promises");
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  const stat = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
+  const ticks = Number(stat[11]) + Number(stat[12]); // utime + stime, in clock ticks (100/s)
+  return { rss, cpuSeconds: ticks / 100 };
+}

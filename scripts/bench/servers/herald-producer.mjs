@@ -1,0 +1,77 @@
+// Herald's producers, as a separate load-generator process: the Node SDK, or the HTTP API
+// with up to 100 messages a request. Counts what Herald accepted (202 / resolved sends).
+import { HeraldProducer } from "@herald/producer";
+import { pace } from "./pacer.mjs";
+
+const { REDIS_URL, HERALD_PREFIX, HTTP_PORTS, API_KEY } = process.env;
+const ports = (HTTP_PORTS ?? "").split(",").filter(Boolean);
+const pad = (size) => "x".repeat(Math.max(0, size - 120));
+
+function message(m, n) {
+  const to =
+    m.target === "broadcast"
+      ? { broadcast: true }
+      : m.target === "topic"
+        ? { channel: m.topic }
+        : { user: m.users[(Math.random() * m.users.length) | 0] };
+  return { to, event: "bench", priority: m.priority ?? "normal", data: { n, pad: pad(m.size) } };
+}
+
+process.on("message", async (m) => {
+  if (m.cmd !== "run") return;
+  let accepted = 0;
+  let refused = 0;
+  const inflight = new Set();
+  const track = (p) => {
+    inflight.add(p);
+    p.finally(() => inflight.delete(p));
+  };
+  let producer;
+  if (m.via === "sdk") {
+    producer = new HeraldProducer({
+      redisUrl: REDIS_URL,
+      prefix: HERALD_PREFIX,
+      maxBatch: m.batch ?? 100,
+      capacity: m.capacity ?? 10_000,
+    });
+  }
+  let nextPort = 0;
+  const sendHttp = (messages) =>
+    fetch(`http://127.0.0.1:${ports[nextPort++ % ports.length]}/v1/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ messages }),
+    }).then(
+      async (r) => {
+        await r.arrayBuffer();
+        if (r.status === 202) accepted += messages.length;
+        else refused += messages.length;
+      },
+      () => (refused += messages.length),
+    );
+  const started = Date.now();
+  const offered = await pace(m.rate, m.seconds, (n, at) => {
+    if (inflight.size > (m.maxInflight ?? 2000)) {
+      refused += n; // the producer is saturated: count it rather than queue without bound
+      return;
+    }
+    if (m.via === "sdk") {
+      for (let i = 0; i < n; i++) {
+        track(
+          producer.send(message(m, at + i)).then(
+            () => accepted++,
+            () => refused++,
+          ),
+        );
+      }
+    } else {
+      for (let i = 0; i < n; i += 100) {
+        track(sendHttp(Array.from({ length: Math.min(100, n - i) }, (_, j) => message(m, at + i + j))));
+      }
+    }
+  });
+  await Promise.allSettled([...inflight]);
+  await producer?.close();
+  process.send({ type: "done", offered, accepted, refused, ms: Date.now() - started });
+});
+process.send({ type: "started" });
