@@ -17,7 +17,6 @@ import {
   RedisBus,
   RedisBusSubscriber,
   RedisPresence,
-  RedisRouter,
   waitReady,
 } from "@herald/redis";
 import { startWorker } from "@herald/worker";
@@ -81,7 +80,6 @@ export async function runRole(config: Config): Promise<void> {
         registry,
         keys,
         redis: commands,
-        router: new RedisRouter(commands, keys),
         bus: new RedisBus(keys, commands),
         enqueuer,
         handlers: await loadHandlers(config.handlers),

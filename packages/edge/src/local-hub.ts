@@ -1,5 +1,5 @@
-import { BROADCAST_CHANNEL, type Priority } from "@herald/protocol";
-import type { Delivery } from "@herald/redis";
+import { BROADCAST_CHANNEL, PRIORITIES, type Priority } from "@herald/protocol";
+import type { Delivery, DeliveryKind } from "@herald/redis";
 import type { ConnectionPool } from "./connection-pool.js";
 import type { EdgeMetrics } from "./edge-metrics.js";
 import type { TemplatedApp } from "./native-uws.js";
@@ -14,16 +14,24 @@ import { type Conn, closeWith, type Ws } from "./socket-handler.js";
 export class LocalHub {
   private readonly pendingByConn = new Map<Conn, string[]>();
   private readonly pendingTimes: { priority: Priority; ts: number; n: number }[] = [];
+  /** Deliveries taken from the bus since the last flush, counted once per batch. */
+  private readonly received: Record<DeliveryKind, number> = { user: 0, topic: 0, broadcast: 0 };
+  /** Metric children bound per priority once, not looked up by label per message. */
+  private readonly delivered: Record<Priority, { inc(n: number): void }>;
+  private readonly latency: Record<Priority, { observe(v: number): void }>;
 
   constructor(
     private readonly app: TemplatedApp,
     private readonly pool: ConnectionPool<Ws>,
     private readonly metrics: EdgeMetrics,
     private readonly maxBackpressureBytes: number,
-  ) {}
+  ) {
+    this.delivered = bindPerPriority((p) => metrics.delivered.labels({ priority: p }));
+    this.latency = bindPerPriority((p) => metrics.latency.labels({ priority: p }));
+  }
 
   deliver(d: Delivery): void {
-    this.metrics.busReceived.inc({ kind: d.kind });
+    this.received[d.kind]++;
     if (d.kind === "user") {
       let n = 0;
       for (const conn of this.pool.connectionsOf(d.target)) {
@@ -45,6 +53,10 @@ export class LocalHub {
 
   /** Writes the user deliveries gathered since the last flush: one cork per socket. */
   flush(): void {
+    for (const kind of KINDS) {
+      if (this.received[kind]) this.metrics.busReceived.inc({ kind }, this.received[kind]);
+      this.received[kind] = 0;
+    }
     if (this.pendingByConn.size === 0) return;
     for (const [conn, frames] of this.pendingByConn) {
       const ws = conn.socket;
@@ -63,7 +75,13 @@ export class LocalHub {
   }
 
   private record(priority: Priority, ts: number, n: number, now: number): void {
-    this.metrics.delivered.inc({ priority }, n);
-    this.metrics.latency.observe({ priority }, Math.max(0, now - ts) / 1000);
+    this.delivered[priority].inc(n);
+    this.latency[priority].observe(Math.max(0, now - ts) / 1000);
   }
+}
+
+const KINDS: readonly DeliveryKind[] = ["user", "topic", "broadcast"];
+
+function bindPerPriority<T>(bind: (p: Priority) => T): Record<Priority, T> {
+  return Object.fromEntries(PRIORITIES.map((p) => [p, bind(p)])) as Record<Priority, T>;
 }

@@ -117,14 +117,16 @@ export function socketHandler(deps: SocketDeps) {
         if (conn.state !== "connecting") return;
         conn.state = "open";
         ws.subscribe(BROADCAST_CHANNEL);
-        ws.send(
-          encodeFrame({
-            type: "welcome",
-            connectionId: conn.id,
-            userId,
-            nodeId: options.nodeId,
-            heartbeat: options.heartbeatSeconds,
-          }),
+        ws.cork(() =>
+          ws.send(
+            encodeFrame({
+              type: "welcome",
+              connectionId: conn.id,
+              userId,
+              nodeId: options.nodeId,
+              heartbeat: options.heartbeatSeconds,
+            }),
+          ),
         );
         // History and `since` replay are not built yet: say so, so the client resynchronises.
         if (conn.resumeFrom !== undefined) {

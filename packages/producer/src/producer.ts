@@ -50,7 +50,7 @@ export class HeraldProducer {
   /** Messages buffered or in a flush not yet settled: what `maxBuffered` bounds. */
   private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private draining: Promise<void> | undefined;
   private spaceWaiters: (() => void)[] = [];
   private closed = false;
 
@@ -82,7 +82,11 @@ export class HeraldProducer {
     if (this.closed) throw new HeraldError("closed", "the producer is closed");
     const parsed = parseMessages({ messages });
     if (!parsed.ok) throw new HeraldError("invalid_messages", undefined, { problems: parsed.problems });
-    while (this.buffered >= this.maxBuffered) await new Promise<void>((r) => this.spaceWaiters.push(r));
+    // Past maxBuffered, wait in line: first come, first buffered, so call order is kept.
+    if (this.buffered >= this.maxBuffered || this.spaceWaiters.length > 0) {
+      await new Promise<void>((r) => this.spaceWaiters.push(r));
+      if (this.closed) throw new HeraldError("closed", "the producer is closed");
+    }
     return new Promise((resolve, reject) => {
       this.buffer.push({ messages: parsed.messages, resolve, reject });
       this.buffered += parsed.messages.length;
@@ -96,20 +100,40 @@ export class HeraldProducer {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.buffer;
-    if (batch.length === 0) return this.flushing;
-    this.buffer = [];
-    this.unflushed = 0;
-    this.flushing = this.flushing.then(() => this.enqueue(batch));
-    return this.flushing;
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  /**
+   * One enqueue at a time, each taking everything buffered when it starts: under load the
+   * batches grow (packed 100 to a job) instead of queueing up one small flush after another.
+   */
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer;
+      this.buffer = [];
+      this.unflushed = 0;
+      await this.enqueue(batch);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const wake of this.spaceWaiters.splice(0)) wake(); // waiting sends reject as closed
     await this.flush();
     await this.enqueuer.close();
     if (this.ownsConnection) await closeRedis(this.redis);
+  }
+
+  /** Lets waiting sends in, in order, while there is room (each is let in once). */
+  private wakeWaiters(): void {
+    let room = this.maxBuffered - this.buffered;
+    let woken = 0;
+    while (room-- > 0 && woken < this.spaceWaiters.length) (this.spaceWaiters[woken++] as () => void)();
+    if (woken) this.spaceWaiters.splice(0, woken);
   }
 
   private flushSoon(delayMs: number): void {
@@ -143,7 +167,7 @@ export class HeraldProducer {
       for (const p of batch) p.reject(e);
     } finally {
       this.buffered -= all.length;
-      for (const wake of this.spaceWaiters.splice(0)) wake();
+      this.wakeWaiters();
     }
   }
 }

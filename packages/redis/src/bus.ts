@@ -1,29 +1,63 @@
+import type { Priority } from "@herald/protocol";
 import type { Redis } from "ioredis";
-import { type Delivery, decodeDeliveries, encodeDeliveries } from "./deliveries.js";
+import { type Delivery, decodeDeliveries, encodeDelivery } from "./deliveries.js";
 import type { Keys } from "./keys.js";
+import { NODE_LIVENESS_MS } from "./presence.js";
+import type { ScriptedRedis } from "./scripts.js";
+
+/** One job's deliveries, for `RedisBus.deliver`. */
+export interface DeliveryBatch {
+  deliveries: readonly Delivery[];
+  /** The priority queue whose pending count this batch releases. */
+  priority: Priority;
+  /** Messages of the batch now finished (released from the pending count). */
+  release: number;
+}
 
 /**
- * Carries deliveries from workers to edge nodes over Redis pub/sub, packed: one
- * PUBLISH per destination node (or one for all broadcasts) per batch.
- * At most once: a node that is disconnected from Redis misses what is published
- * meanwhile (replayable history is what makes up for it).
- * Ordered: one publisher's deliveries to one node arrive in publish order.
+ * Carries deliveries from workers to edge nodes over Redis pub/sub, packed: one Lua call
+ * per batch routes each user's and topic's lines to the live nodes that hold them and
+ * PUBLISHes one payload per node (broadcasts: one PUBLISH for all nodes).
+ * At most once: a node disconnected from Redis misses what is published meanwhile
+ * (replayable history is what makes up for it).
+ * Ordered: a channel's deliveries keep their order within a batch, and batches reach
+ * Redis in the order `deliver` is called (see `deliver`).
  */
 export class RedisBus {
   constructor(
     private readonly keys: Keys,
-    private readonly publisher: Redis,
+    private readonly redis: ScriptedRedis,
   ) {}
 
-  /** Publishes everything in one pipeline; resolves when Redis has taken it all. */
-  async publish(perNode: ReadonlyMap<string, Delivery[]>, broadcasts: readonly Delivery[]): Promise<void> {
-    if (perNode.size === 0 && broadcasts.length === 0) return;
-    const pipe = this.publisher.pipeline();
-    for (const [node, list] of perNode) pipe.publish(this.keys.nodeChannel(node), encodeDeliveries(list));
-    if (broadcasts.length) pipe.publish(this.keys.broadcastChannel, encodeDeliveries(broadcasts));
-    const results = await pipe.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed?.[0]) throw failed[0];
+  /**
+   * Routes and publishes a batch; resolves with how many destinations no live node holds.
+   * The command is written to the connection before this returns (the promise only waits
+   * for the reply), so batches delivered in some order reach Redis in that order.
+   */
+  deliver(batch: DeliveryBatch): Promise<number> {
+    const byDestination = new Map<string, string[]>();
+    const broadcasts: string[] = [];
+    for (const d of batch.deliveries) {
+      const line = encodeDelivery(d);
+      if (d.kind === "broadcast") {
+        broadcasts.push(line);
+        continue;
+      }
+      const key = d.kind === "user" ? this.keys.presence(d.target) : this.keys.topic(d.target);
+      const lines = byDestination.get(key);
+      if (lines) lines.push(line);
+      else byDestination.set(key, [line]);
+    }
+    const keys = [this.keys.nodes, this.keys.pending(batch.priority), ...byDestination.keys()];
+    const args = [
+      NODE_LIVENESS_MS,
+      batch.release,
+      this.keys.nodeChannelPrefix,
+      this.keys.broadcastChannel,
+      broadcasts.join("\n"),
+      ...[...byDestination.values()].map((lines) => lines.join("\n")),
+    ];
+    return this.redis.heraldDeliver(keys.length, ...keys, ...args);
   }
 }
 

@@ -57,7 +57,10 @@ export class Keys {
 
   /** Deliveries for the connections one node holds. */
   nodeChannel(nodeId: string): string {
-    return `${this.prefix}:deliver:${nodeId}`;
+    return this.nodeChannelPrefix + nodeId;
+  }
+  get nodeChannelPrefix(): string {
+    return `${this.prefix}:deliver:`;
   }
   /** Deliveries every node takes: broadcasts. */
   get broadcastChannel(): string {

@@ -8,6 +8,7 @@ const SCRIPTS = {
   heraldRoute: "route-n.lua",
   heraldHeartbeat: "heartbeat-1.lua",
   heraldReapNode: "reap-node-3.lua",
+  heraldDeliver: "deliver-n.lua",
 } as const;
 
 const sources = new Map<string, string>();
@@ -29,6 +30,7 @@ export interface ScriptCommands {
   heraldRoute(numKeys: number, ...args: Args): Promise<string[][]>;
   heraldHeartbeat(k1: string, ...args: Args): Promise<string[]>;
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
+  heraldDeliver(numKeys: number, ...args: Args): Promise<number>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 

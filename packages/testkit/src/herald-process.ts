@@ -31,8 +31,9 @@ export interface HeraldProcess {
 export async function startHerald(
   role: "edge" | "worker" | "all",
   env: Record<string, string>,
+  opts: { nodeArgs?: string[] } = {},
 ): Promise<HeraldProcess> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, role], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, role], {
     env: { PATH: process.env.PATH ?? "", HERALD_PORT: "0", HERALD_METRICS_PORT: "0", HERALD_HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

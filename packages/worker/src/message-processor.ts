@@ -8,12 +8,12 @@ import {
 } from "@herald/jobs";
 import type { Logger } from "@herald/observability";
 import { type Envelope, type Priority, parseMessages } from "@herald/protocol";
-import type { Keys, RedisBus, RedisRouter, ScriptedRedis } from "@herald/redis";
+import type { Keys, RedisBus, ScriptedRedis } from "@herald/redis";
 import { backoffMs } from "./backoff.js";
 import { fanOut } from "./fan-out.js";
 import type { HandlerRegistry } from "./handler-registry.js";
 import type { Ticket } from "./publish-sequencer.js";
-import { runHandler } from "./run-handler.js";
+import { type HandlerOutcome, runHandler } from "./run-handler.js";
 import type { WorkerMetrics } from "./worker-metrics.js";
 
 export interface ProcessorOptions {
@@ -26,7 +26,6 @@ export interface ProcessorOptions {
 
 export interface ProcessorDeps {
   handlers: HandlerRegistry;
-  router: RedisRouter;
   bus: RedisBus;
   enqueuer: Enqueuer;
   deadLetters: DeadLetters;
@@ -34,6 +33,18 @@ export interface ProcessorDeps {
   keys: Keys;
   metrics: WorkerMetrics;
   log: Logger;
+}
+
+interface Failure {
+  message: Envelope;
+  error: string;
+}
+
+interface FailurePlan {
+  retries: { attempt: number; messages: Envelope[]; counted: number }[];
+  dead: DeadLetterData[];
+  /** Counted messages that stay pending (they go back to the queue as retries). */
+  stillCounted: number;
 }
 
 /** A job's messages, ready to process. */
@@ -61,49 +72,69 @@ export class MessageProcessor {
   async process(priority: Priority, data: unknown, jobId: string | undefined, turn: Ticket): Promise<void> {
     const { metrics } = this.deps;
     const started = performance.now();
-    let batch: Batch | undefined;
-    const failures: { message: Envelope; error: string }[] = [];
+    let batch: Batch;
+    let out: Envelope[];
+    let failures: Failure[];
     try {
       batch = await this.toBatch(priority, data, jobId);
-      const now = Date.now();
-      const outcomes = await Promise.all(
-        batch.messages.map((m) =>
-          m.ttl !== undefined && m.ts + m.ttl * 1000 < now
-            ? undefined
-            : runHandler(this.deps.handlers.resolve(m.event), m, this.options.handlerTimeoutMs),
-        ),
-      );
-      const out: Envelope[] = [];
-      outcomes.forEach((o, i) => {
-        const m = batch?.messages[i] as Envelope;
-        if (o === undefined) metrics.messages.inc({ priority, outcome: "expired" });
-        else if (!o.ok) failures.push({ message: m, error: o.error });
-        else if (o.out.length === 0) metrics.messages.inc({ priority, outcome: "dropped" });
-        else {
-          metrics.messages.inc({ priority, outcome: "delivered" });
-          out.push(...o.out);
-        }
-      });
-      const fanned = await turn.run(() => fanOut(out, this.deps.router, this.deps.bus));
-      if (fanned.unrouted) metrics.unrouted.inc({ priority }, fanned.unrouted);
-    } finally {
+      ({ out, failures } = await this.runHandlers(priority, batch.messages));
+    } catch (err) {
       turn.skip();
+      throw err;
     }
-    const retriedCounted = await this.settleFailures(priority, failures, batch.counted);
-    const finished = batch.counted - retriedCounted;
-    if (finished > 0) await this.deps.redis.decrby(this.deps.keys.pending(priority), finished);
+    const plan = this.planFailures(failures, batch.counted);
+    // Publishing and releasing the finished messages from the pending count are one step.
+    const fanned = await fanOut(out, this.deps.bus, turn, priority, batch.counted - plan.stillCounted);
+    if (fanned.unrouted) metrics.unrouted.inc({ priority }, fanned.unrouted);
+    await this.settleFailures(priority, plan);
     metrics.jobSeconds.observe({ priority }, (performance.now() - started) / 1000);
   }
 
-  /** Re-enqueues what has attempts left, dead-letters the rest; returns how many stay counted. */
-  private async settleFailures(
+  /**
+   * Runs every message's handler concurrently (expired messages are dropped), keeping
+   * message order. A message without a handler passes through without a promise.
+   */
+  private async runHandlers(
     priority: Priority,
-    failures: readonly { message: Envelope; error: string }[],
-    counted: number,
-  ): Promise<number> {
-    if (failures.length === 0) return 0;
-    const { metrics } = this.deps;
-    const byAttempt = new Map<number, Envelope[]>();
+    messages: readonly Envelope[],
+  ): Promise<{ out: Envelope[]; failures: Failure[] }> {
+    const now = Date.now();
+    const slots: (Envelope | Promise<HandlerOutcome> | undefined)[] = new Array(messages.length);
+    let async = false;
+    messages.forEach((m, i) => {
+      if (m.ttl !== undefined && m.ts + m.ttl * 1000 < now) return; // expired: stays undefined
+      const handler = this.deps.handlers.resolve(m.event);
+      if (!handler) slots[i] = m;
+      else {
+        slots[i] = runHandler(handler, m, this.options.handlerTimeoutMs);
+        async = true;
+      }
+    });
+    const settled = async ? await Promise.all(slots) : (slots as (Envelope | HandlerOutcome | undefined)[]);
+    const out: Envelope[] = [];
+    const failures: Failure[] = [];
+    const counts = { delivered: 0, dropped: 0, expired: 0 };
+    settled.forEach((o, i) => {
+      if (o === undefined) counts.expired++;
+      else if (!("ok" in o)) {
+        counts.delivered++;
+        out.push(o);
+      } else if (!o.ok) failures.push({ message: messages[i] as Envelope, error: o.error });
+      else if (o.out.length === 0) counts.dropped++;
+      else {
+        counts.delivered++;
+        out.push(...o.out);
+      }
+    });
+    for (const [outcome, n] of Object.entries(counts)) {
+      if (n) this.deps.metrics.messages.inc({ priority, outcome }, n);
+    }
+    return { out, failures };
+  }
+
+  /** Splits failures into retries (grouped by attempt, each with its share of the counted messages) and dead letters. */
+  private planFailures(failures: readonly Failure[], counted: number): FailurePlan {
+    const retries = new Map<number, Envelope[]>();
     const dead: DeadLetterData[] = [];
     for (const { message, error } of failures) {
       const attempt = (message.attempt ?? 0) + 1;
@@ -111,27 +142,34 @@ export class MessageProcessor {
         dead.push({ message: { ...message, attempt }, error, attempts: attempt, failedAt: Date.now() });
         continue;
       }
-      const list = byAttempt.get(attempt) ?? [];
+      const list = retries.get(attempt) ?? [];
       list.push({ ...message, attempt });
-      byAttempt.set(attempt, list);
+      retries.set(attempt, list);
     }
-    let stillCounted = 0;
+    const groups: FailurePlan["retries"] = [];
     let budget = counted;
-    for (const [attempt, list] of byAttempt) {
-      const c = Math.min(budget, list.length);
+    for (const [attempt, messages] of retries) {
+      const c = Math.min(budget, messages.length);
       budget -= c;
-      stillCounted += c;
+      groups.push({ attempt, messages, counted: c });
+    }
+    return { retries: groups, dead, stillCounted: counted - budget };
+  }
+
+  /** Re-enqueues retries with back-off and dead-letters the rest. */
+  private async settleFailures(priority: Priority, plan: FailurePlan): Promise<void> {
+    const { metrics } = this.deps;
+    for (const { attempt, messages, counted } of plan.retries) {
       const delay = backoffMs(attempt - 1, this.options.backoffBaseMs, this.options.backoffMaxMs);
-      await this.deps.enqueuer.addPacked(priority, list, c, delay);
-      metrics.messages.inc({ priority, outcome: "retried" }, list.length);
+      await this.deps.enqueuer.addPacked(priority, messages, counted, delay);
+      metrics.messages.inc({ priority, outcome: "retried" }, messages.length);
     }
-    if (dead.length) {
-      const trimmed = await this.deps.deadLetters.add(dead);
-      metrics.messages.inc({ priority, outcome: "dead" }, dead.length);
+    if (plan.dead.length) {
+      const trimmed = await this.deps.deadLetters.add(plan.dead);
+      metrics.messages.inc({ priority, outcome: "dead" }, plan.dead.length);
       if (trimmed) metrics.deadTrimmed.inc(trimmed);
-      this.deps.log.warn({ priority, count: dead.length, error: dead[0]?.error }, "messages dead-lettered");
+      this.deps.log.warn({ priority, count: plan.dead.length, error: plan.dead[0]?.error }, "messages dead-lettered");
     }
-    return stillCounted;
   }
 
   /** A Herald job as is; a foreign job (another language's BullMQ client) validated and given ids. */

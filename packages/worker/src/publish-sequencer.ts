@@ -1,13 +1,18 @@
 export interface Ticket {
-  /** Runs `publish` once every earlier ticket has settled. Use once. */
-  run<T>(publish: () => Promise<T>): Promise<T>;
+  /**
+   * Calls `issue` once every earlier ticket has issued (or skipped), and passes the turn
+   * on as soon as `issue` returns: commands written to one Redis connection keep their
+   * order, so publishes leave in ticket order while their replies overlap. Use once.
+   */
+  run<T>(issue: () => Promise<T>): Promise<T>;
   /** Gives the turn up without publishing (the job failed before its publish). */
   skip(): void;
 }
 
 /**
  * Keeps publishes in the order jobs were taken, while their handlers run concurrently:
- * each job takes a ticket when it starts and publishes only after the job before it.
+ * each job takes a ticket when it is fetched and issues its publish only after the job
+ * before it has issued its own.
  * With one worker process per queue, a channel's messages reach the edges in id order.
  */
 export class PublishSequencer {
@@ -25,14 +30,16 @@ export class PublishSequencer {
       used = true;
     };
     return {
-      async run<T>(publish: () => Promise<T>): Promise<T> {
+      async run<T>(issue: () => Promise<T>): Promise<T> {
         claim();
+        let pending: Promise<T>;
         try {
           await previous;
-          return await publish();
+          pending = issue();
         } finally {
           release();
         }
+        return pending;
       },
       skip() {
         if (used) return;

@@ -1,7 +1,7 @@
 import { DeadLetters, type Enqueuer, isHeraldJob, QUEUE_NAMES } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
 import { PRIORITIES, type Priority } from "@herald/protocol";
-import type { Keys, RedisBus, RedisRouter, ScriptedRedis } from "@herald/redis";
+import type { Keys, RedisBus, ScriptedRedis } from "@herald/redis";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { HandlerRegistry } from "./handler-registry.js";
@@ -21,7 +21,6 @@ export interface WorkerDeps {
   keys: Keys;
   /** Commands: scripts, counters, dead letters. */
   redis: ScriptedRedis;
-  router: RedisRouter;
   bus: RedisBus;
   enqueuer: Enqueuer;
   handlers: HandlerRegistry;

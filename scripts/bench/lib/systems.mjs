@@ -87,7 +87,16 @@ export const SYSTEMS = {
    * Herald: a private redis-server, `edges` edges and `workers` workers (the real CLI), and a
    * producer process using the SDK (`via: "sdk"`) or the HTTP API (`via: "http"`).
    */
-  async herald({ edges = 1, workers = 1, via = "sdk", env = {}, batch } = {}) {
+  async herald({
+    edges = 1,
+    workers = 1,
+    via = "sdk",
+    env = {},
+    batch,
+    graceful = false,
+    nodeArgs = [],
+    edgeNodeArgs = [],
+  } = {}) {
     const redis = await startLocalRedis();
     const secret = randomBytes(24).toString("hex");
     const apiKey = randomBytes(16).toString("hex");
@@ -103,11 +112,16 @@ export const SYSTEMS = {
       ...env,
     };
     const procs = await Promise.all([
-      ...Array.from({ length: edges }, (_, i) => startHerald("edge", { ...base, HERALD_NODE_ID: `edge-${i}` })),
-      ...Array.from({ length: workers }, (_, i) => startHerald("worker", { ...base, HERALD_NODE_ID: `worker-${i}` })),
+      ...Array.from({ length: edges }, (_, i) =>
+        startHerald("edge", { ...base, HERALD_NODE_ID: `edge-${i}` }, { nodeArgs: edgeNodeArgs }),
+      ),
+      ...Array.from({ length: workers }, (_, i) =>
+        startHerald("worker", { ...base, HERALD_NODE_ID: `worker-${i}` }, { nodeArgs }),
+      ),
     ]);
     const edgeProcs = procs.slice(0, edges);
     const producer = fork(`${servers}herald-producer.mjs`, [], {
+      execArgv: nodeArgs,
       env: { ...process.env, ...base, HTTP_PORTS: edgeProcs.map((e) => e.port).join(","), API_KEY: apiKey },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -123,12 +137,18 @@ export const SYSTEMS = {
       ports: edgeProcs.map((e) => e.port),
       pids: edgeProcs.map((e) => e.pid),
       workerPids: procs.slice(edges).map((w) => w.pid),
+      workerPorts: procs.slice(edges).map((w) => w.port),
+      redisPid: redis.pid,
+      producerPid: producer.pid,
       broadcast: (o) => run({ ...o, target: "topic" }),
       targeted: (o) => run({ ...o, target: "user" }),
       raw: (o) => command(producer, { cmd: "run", via, batch, ...o }),
       stop: async () => {
-        await kill(producer);
-        await Promise.all(procs.map((p) => p.stop("SIGKILL")));
+        if (graceful) {
+          producer.kill("SIGTERM"); // lets --cpu-prof write its profile
+          await new Promise((r) => producer.once("exit", r));
+        } else await kill(producer);
+        await Promise.all(procs.map((p) => p.stop(graceful ? "SIGTERM" : "SIGKILL")));
         await redis.stop();
       },
     };

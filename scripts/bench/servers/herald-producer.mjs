@@ -51,7 +51,7 @@ process.on("message", async (m) => {
     );
   const started = Date.now();
   const offered = await pace(m.rate, m.seconds, (n, at) => {
-    if (inflight.size > (m.maxInflight ?? 2000)) {
+    if (inflight.size > (m.maxInflight ?? 20_000)) {
       refused += n; // the producer is saturated: count it rather than queue without bound
       return;
     }
@@ -75,3 +75,4 @@ process.on("message", async (m) => {
   process.send({ type: "done", offered, accepted, refused, ms: Date.now() - started });
 });
 process.send({ type: "started" });
+process.on("SIGTERM", () => process.exit(0));
