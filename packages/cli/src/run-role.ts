@@ -99,7 +99,7 @@ export async function runRole(config: Config): Promise<void> {
 
   if (runsEdge) {
     const edgeCommands = runsWorker ? defineScripts(connect("edge", { failFast: true })) : commands;
-    const subscriber = connect("subscriber");
+    const subscribers = { urgent: connect("subscriber-urgent"), bulk: connect("subscriber-bulk") };
     // A fail-fast connection refuses commands until it is up: let it come up first.
     await waitReady(edgeCommands, 10_000).catch(() => undefined);
     const jwtSecret = config.jwtSecret ?? generateSecret();
@@ -129,9 +129,12 @@ export async function runRole(config: Config): Promise<void> {
         log,
         registry,
         presence: new RedisPresence(edgeCommands, keys, config.nodeId),
-        bus: new RedisBusSubscriber(keys, subscriber, config.nodeId),
+        bus: new RedisBusSubscriber(keys, subscribers, config.nodeId),
         enqueuer,
-        redisReady: () => edgeCommands.status === "ready" && subscriber.status === "ready",
+        redisReady: () =>
+          edgeCommands.status === "ready" &&
+          subscribers.urgent.status === "ready" &&
+          subscribers.bulk.status === "ready",
       },
     );
     stops.unshift(

@@ -1,7 +1,7 @@
 import type { Priority } from "@herald/protocol";
 import type { Redis } from "ioredis";
 import { type Delivery, decodeDeliveries, encodeDelivery } from "./deliveries.js";
-import type { Keys } from "./keys.js";
+import { type Keys, type Lane, laneOf } from "./keys.js";
 import { NODE_LIVENESS_MS } from "./presence.js";
 import type { ScriptedRedis } from "./scripts.js";
 
@@ -48,12 +48,13 @@ export class RedisBus {
       if (lines) lines.push(line);
       else byDestination.set(key, [line]);
     }
+    const lane = laneOf(batch.priority);
     const keys = [this.keys.nodes, this.keys.pending(batch.priority), ...byDestination.keys()];
     const args = [
       NODE_LIVENESS_MS,
       batch.release,
-      this.keys.nodeChannelPrefix,
-      this.keys.broadcastChannel,
+      this.keys.nodeChannelPrefix(lane),
+      this.keys.broadcastChannel(lane),
       broadcasts.join("\n"),
       ...[...byDestination.values()].map((lines) => lines.join("\n")),
     ];
@@ -61,26 +62,35 @@ export class RedisBus {
   }
 }
 
-/** The edge's side of the bus: takes the deliveries for one node, and broadcasts. */
+/**
+ * The edge's side of the bus: takes the deliveries for one node, and broadcasts, from two
+ * connections, one per lane, so urgent deliveries are read as soon as they arrive rather
+ * than after whatever bulk backlog sits in the other connection's socket.
+ */
 export class RedisBusSubscriber {
   private malformed = 0;
 
   constructor(
     private readonly keys: Keys,
-    private readonly subscriber: Redis,
+    private readonly subscribers: Readonly<Record<Lane, Redis>>,
     private readonly nodeId: string,
   ) {}
 
-  /** Subscribes; resolves once Redis confirmed, so deliveries published afterwards arrive. */
+  /** Subscribes both lanes; resolves once Redis confirmed, so deliveries published afterwards arrive. */
   async start(onDelivery: (d: Delivery) => void, onBatchEnd?: () => void): Promise<void> {
-    const mine = this.keys.nodeChannel(this.nodeId);
-    const all = this.keys.broadcastChannel;
-    this.subscriber.on("message", (channel: string, payload: string) => {
-      if (channel !== mine && channel !== all) return;
-      this.malformed += decodeDeliveries(payload, onDelivery);
-      onBatchEnd?.();
-    });
-    await this.subscriber.subscribe(mine, all);
+    await Promise.all(
+      (["urgent", "bulk"] as const).map((lane) => {
+        const mine = this.keys.nodeChannel(this.nodeId, lane);
+        const all = this.keys.broadcastChannel(lane);
+        const subscriber = this.subscribers[lane];
+        subscriber.on("message", (channel: string, payload: string) => {
+          if (channel !== mine && channel !== all) return;
+          this.malformed += decodeDeliveries(payload, onDelivery);
+          onBatchEnd?.();
+        });
+        return subscriber.subscribe(mine, all);
+      }),
+    );
   }
 
   /** Lines that could not be decoded since start (a version mismatch between worker and edge). */

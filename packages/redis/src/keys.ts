@@ -1,5 +1,11 @@
 import type { Priority } from "@herald/protocol";
 
+/** Delivery lanes: critical and high are urgent, normal and low are bulk. */
+export type Lane = "urgent" | "bulk";
+export function laneOf(priority: Priority): Lane {
+  return priority === "critical" || priority === "high" ? "urgent" : "bulk";
+}
+
 /**
  * Every Redis key and pub/sub channel Herald uses is built here and nowhere else.
  * Keys carry the prefix as a hash tag (`{herald}`) so that the scripts touching
@@ -55,15 +61,19 @@ export class Keys {
 
   // ---- pub/sub channels ----
 
-  /** Deliveries for the connections one node holds. */
-  nodeChannel(nodeId: string): string {
-    return this.nodeChannelPrefix + nodeId;
+  /**
+   * Deliveries for the connections one node holds. Critical and high travel in their own
+   * lane (own channels, and an own subscriber connection on the edge), so a backlog of
+   * normal and low deliveries never holds them up.
+   */
+  nodeChannel(nodeId: string, lane: Lane): string {
+    return this.nodeChannelPrefix(lane) + nodeId;
   }
-  get nodeChannelPrefix(): string {
-    return `${this.prefix}:deliver:`;
+  nodeChannelPrefix(lane: Lane): string {
+    return `${this.prefix}:deliver:${lane}:`;
   }
   /** Deliveries every node takes: broadcasts. */
-  get broadcastChannel(): string {
-    return `${this.prefix}:deliver:*broadcast`;
+  broadcastChannel(lane: Lane): string {
+    return `${this.prefix}:deliver:${lane}:*broadcast`;
   }
 }

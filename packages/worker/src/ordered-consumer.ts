@@ -3,6 +3,7 @@ import type { Logger } from "@herald/observability";
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { PublishSequencer, type Ticket } from "./publish-sequencer.js";
+import type { UrgencyGate } from "./urgency-gate.js";
 
 export interface OrderedConsumerOptions {
   queue: string;
@@ -12,6 +13,9 @@ export interface OrderedConsumerOptions {
   concurrency: number;
   /** Longest a job may run before another worker may take it as stalled. */
   lockDurationMs: number;
+  /** Shared by a worker's consumers: urgent ones enter it per job, bulk ones wait for it to clear. */
+  gate: UrgencyGate;
+  urgent: boolean;
 }
 
 export type JobProcessor = (job: Job, ticket: Ticket) => Promise<void>;
@@ -69,6 +73,10 @@ export class OrderedConsumer {
         await Promise.race(this.inFlight);
         continue;
       }
+      if (!this.options.urgent && this.options.gate.busy) {
+        await this.options.gate.clear(); // urgent work first (see UrgencyGate)
+        continue;
+      }
       try {
         if (drained) {
           // The queue was empty: one blocking wait, alone, until a job arrives.
@@ -107,6 +115,7 @@ export class OrderedConsumer {
   }
 
   private track(job: Job, token: string, ticket: Ticket): void {
+    const leave = this.options.urgent ? this.options.gate.enter() : undefined;
     const done: Promise<void> = this.process(job, ticket)
       .then(
         () => job.moveToCompleted(undefined, token, false),
@@ -123,7 +132,10 @@ export class OrderedConsumer {
             "could not settle a job (its lock will expire and it will be retried)",
           ),
       )
-      .finally(() => this.inFlight.delete(done));
+      .finally(() => {
+        leave?.();
+        this.inFlight.delete(done);
+      });
     this.inFlight.add(done);
   }
 

@@ -1,12 +1,13 @@
 import { DeadLetters, type Enqueuer, isHeraldJob, QUEUE_NAMES } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
 import { PRIORITIES, type Priority } from "@herald/protocol";
-import type { Keys, RedisBus, ScriptedRedis } from "@herald/redis";
+import { type Keys, laneOf, type RedisBus, type ScriptedRedis } from "@herald/redis";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { HandlerRegistry } from "./handler-registry.js";
 import { MessageProcessor, type ProcessorOptions } from "./message-processor.js";
 import { OrderedConsumer } from "./ordered-consumer.js";
+import { UrgencyGate } from "./urgency-gate.js";
 import { WorkerMetrics } from "./worker-metrics.js";
 
 export interface WorkerOptions extends ProcessorOptions {
@@ -54,6 +55,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
     }
   };
 
+  const gate = new UrgencyGate();
   const consumers = PRIORITIES.map(
     (priority) =>
       new OrderedConsumer(
@@ -63,6 +65,8 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
           connection: deps.connectBlocking(`worker:${priority}`),
           concurrency: options.concurrency,
           lockDurationMs: options.handlerTimeoutMs + 60_000,
+          gate,
+          urgent: laneOf(priority) === "urgent",
         },
         (job, ticket) => processor.process(priority, job.data, job.id, ticket),
         log,

@@ -137,12 +137,20 @@ export const SYSTEMS = {
       ports: edgeProcs.map((e) => e.port),
       pids: edgeProcs.map((e) => e.pid),
       workerPids: procs.slice(edges).map((w) => w.pid),
-      workerPorts: procs.slice(edges).map((w) => w.port),
+      get workerPorts() {
+        return procs.slice(edges).map((w) => w.port);
+      },
       redisPid: redis.pid,
+      env: { ...base, HTTP_PORTS: edgeProcs.map((e) => e.port).join(","), API_KEY: apiKey },
       producerPid: producer.pid,
       broadcast: (o) => run({ ...o, target: "topic" }),
       targeted: (o) => run({ ...o, target: "user" }),
       raw: (o) => command(producer, { cmd: "run", via, batch, ...o }),
+      async startWorker() {
+        const w = await startHerald("worker", { ...base, HERALD_NODE_ID: `worker-${procs.length}` }, { nodeArgs });
+        procs.push(w);
+        return w;
+      },
       stop: async () => {
         if (graceful) {
           producer.kill("SIGTERM"); // lets --cpu-prof write its profile

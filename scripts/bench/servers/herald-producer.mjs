@@ -17,8 +17,11 @@ function message(m, n) {
   return { to, event: "bench", priority: m.priority ?? "normal", data: { n, pad: pad(m.size) } };
 }
 
+let stopped = false;
 process.on("message", async (m) => {
+  if (m.cmd === "stop") stopped = true;
   if (m.cmd !== "run") return;
+  stopped = false;
   let accepted = 0;
   let refused = 0;
   const inflight = new Set();
@@ -32,7 +35,7 @@ process.on("message", async (m) => {
       redisUrl: REDIS_URL,
       prefix: HERALD_PREFIX,
       maxBatch: m.batch ?? 100,
-      capacity: m.capacity ?? 10_000,
+      capacity: Number(process.env.HERALD_QUEUE_CAPACITY ?? 10_000),
     });
   }
   let nextPort = 0;
@@ -50,7 +53,10 @@ process.on("message", async (m) => {
       () => (refused += messages.length),
     );
   const started = Date.now();
+  const limit = m.limit ?? Number.POSITIVE_INFINITY;
   const offered = await pace(m.rate, m.seconds, (n, at) => {
+    n = Math.min(n, limit - at);
+    if (n <= 0 || stopped) return false;
     if (inflight.size > (m.maxInflight ?? 20_000)) {
       refused += n; // the producer is saturated: count it rather than queue without bound
       return;

@@ -11,7 +11,7 @@ export function pace(rate, seconds, send) {
       const due = rate === 0 ? sent + 200 : Math.floor(((now - started) / 1000) * rate);
       const batch = Math.min(due - sent, rate === 0 ? 200 : 5000);
       if (batch > 0) {
-        send(batch, sent);
+        if (send(batch, sent) === false) return resolve(sent); // the sender is done
         sent += batch;
       }
       if (rate === 0) setImmediate(tick);

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { UrgencyGate } from "./urgency-gate.js";
+
+describe("UrgencyGate", () => {
+  it("holds bulk work while urgent jobs are in flight and releases it when the last leaves", async () => {
+    const gate = new UrgencyGate();
+    await gate.clear(); // nothing urgent: passes at once
+    const leaveA = gate.enter();
+    const leaveB = gate.enter();
+    let released = false;
+    const waiting = gate.clear().then(() => {
+      released = true;
+    });
+    leaveA();
+    leaveA(); // leaving twice counts once
+    await new Promise((r) => setTimeout(r, 5));
+    expect(released).toBe(false);
+    leaveB();
+    await waiting;
+    expect(released).toBe(true);
+    expect(gate.busy).toBe(false);
+  });
+});
