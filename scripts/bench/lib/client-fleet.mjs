@@ -81,11 +81,10 @@ async function openOne(spec, port, user) {
   let resolveLive;
   const live = new Promise((r) => (resolveLive = r));
   let isLive = false;
-  let client;
-  client = await openSocket({
+  const client = await openSocket({
     port,
     path: p.path,
-    onText(buf, start, end) {
+    onText(buf, start, end, client) {
       if (isLive && onText(buf, start, end)) return;
       const text = buf.toString("utf8", start, end);
       if (p.control?.(client, text)) return;

@@ -62,7 +62,8 @@ export function openSocket({ host = "127.0.0.1", port, path, headers = {}, onTex
         if (buf.length - at < head + len) break;
         const opcode = b0 & 0x0f;
         const start = at + head;
-        if (opcode === 1 || opcode === 2 || opcode === 0) onText?.(buf, start, start + len);
+        // `client` goes along: frames in the same chunk as the 101 arrive before openSocket resolves.
+        if (opcode === 1 || opcode === 2 || opcode === 0) onText?.(buf, start, start + len, client);
         else if (opcode === 9) sock.write(Buffer.concat([frameHeader(10, len), buf.subarray(start, start + len)]));
         else if (opcode === 8) sock.end();
         at = start + len;

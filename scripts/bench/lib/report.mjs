@@ -1,5 +1,5 @@
 // Turns result rows into a text table, a JSON file and an SVG bar chart per scenario.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const fmt = (n) =>
   n === null || n === undefined ? "—" : typeof n === "number" ? n.toLocaleString("en-US") : String(n);
@@ -90,9 +90,15 @@ ${body}
 `;
 }
 
+/** Writes this run's scenarios, keeping the earlier results of scenarios it did not run (each keeps its own date). */
 export function writeResults(dir, name, meta, byScenario) {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/${name}.json`, `${JSON.stringify({ ...meta, results: byScenario }, null, 2)}\n`);
+  const file = `${dir}/${name}.json`;
+  const earlier = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : { results: {}, dates: {} };
+  const results = { ...earlier.results, ...byScenario };
+  const dates = { ...earlier.dates };
+  for (const scenario of Object.keys(byScenario)) dates[scenario] = meta.date;
+  writeFileSync(file, `${JSON.stringify({ ...meta, dates, results }, null, 2)}\n`);
   for (const [scenario, rows] of Object.entries(byScenario)) {
     if (rows.length) writeFileSync(`${dir}/${name}-${scenario}.svg`, svgChart(scenario, rows, `${scenario} (${name})`));
   }
