@@ -5,7 +5,13 @@ import { Gateway, msg } from "./support/gateway.js";
 let g: Gateway;
 beforeAll(async () => {
   g = await Gateway.start({
-    env: { HERALD_IDLE_TIMEOUT_SECONDS: "2", HERALD_DRAIN_SECONDS: "1", HERALD_MAX_CONNECTIONS_PER_USER: "2" },
+    env: {
+      HERALD_IDLE_TIMEOUT_SECONDS: "2",
+      HERALD_DRAIN_SECONDS: "1",
+      HERALD_MAX_CONNECTIONS_PER_USER: "2",
+      HERALD_MAX_BACKPRESSURE_BYTES: "262144",
+      HERALD_QUEUE_CAPACITY: "100000",
+    },
   });
 });
 afterAll(() => g?.stop());
@@ -39,6 +45,21 @@ describe("connection lifecycle", () => {
       "a slot to free up",
     );
     b.close();
+  });
+
+  it("closes with 1013 a client too slow to read, and keeps serving the others", async () => {
+    const slow = await g.connect("sloth");
+    const quick = await g.connect("hare");
+    (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause(); // stops reading
+    const big = "x".repeat(50_000);
+    for (let i = 0; i < 20; i++) {
+      await g.post({ messages: Array.from({ length: 10 }, () => msg({ user: "sloth" }, "bulk", { data: big })) });
+    }
+    await g.post(msg({ user: "hare" }, "still-fine"));
+    await quick.next((f) => f.event === "still-fine", "the fast client's message");
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await slow.closed(15_000)).toBe(1013);
+    quick.close();
   });
 
   it("drains on SIGTERM: not ready, clients closed with 1012, exit 0, and messages go to the remaining edge", async () => {
