@@ -14,7 +14,7 @@ export interface UserPresence {
 
 /**
  * Which nodes hold which users and topics, kept in Redis by the edges. Workers read it
- * (see RedisRouter) to publish each delivery only to the nodes that need it.
+ * (RedisBus.deliver, in Lua) to publish each delivery only to the nodes that need it.
  *
  * Guarantee: once `addConnection` / `addSubscriber` has resolved, a message routed
  * afterwards includes this node.
@@ -62,13 +62,16 @@ export class RedisPresence {
     }
   }
 
-  /** A user's live connections across the cluster. */
+  /** A user's live connections across the cluster (nodes silent past the liveness window left out). */
   async lookup(user: string): Promise<UserPresence> {
-    const [[nodes], all] = await Promise.all([
-      this.redis.heraldRoute(2, this.keys.nodes, this.keys.presence(user), NODE_LIVENESS_MS),
+    const [all, [seconds, micros]] = await Promise.all([
       this.redis.hgetall(this.keys.presence(user)),
+      this.redis.time(),
     ]);
-    const live = nodes ?? [];
+    const nodes = Object.keys(all);
+    const seen = nodes.length ? await this.redis.zmscore(this.keys.nodes, ...nodes) : [];
+    const oldest = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - NODE_LIVENESS_MS;
+    const live = nodes.filter((_, i) => seen[i] !== null && Number(seen[i]) >= oldest);
     const connections = live.reduce((sum, n) => sum + Number(all[n] ?? 0), 0);
     return { user, online: connections > 0, connections, nodes: live };
   }

@@ -5,7 +5,6 @@ import type { Redis } from "ioredis";
 const SCRIPTS = {
   heraldReserveIds: "reserve-ids.lua",
   heraldInterest: "interest-2.lua",
-  heraldRoute: "route-n.lua",
   heraldHeartbeat: "heartbeat-1.lua",
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
@@ -27,7 +26,6 @@ type Args = (string | number)[];
 export interface ScriptCommands {
   heraldReserveIds(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldInterest(k1: string, k2: string, ...args: Args): Promise<number>;
-  heraldRoute(numKeys: number, ...args: Args): Promise<string[][]>;
   heraldHeartbeat(k1: string, ...args: Args): Promise<string[]>;
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
   heraldDeliver(numKeys: number, ...args: Args): Promise<number>;
@@ -37,7 +35,7 @@ export type ScriptedRedis = Redis & ScriptCommands;
 /** Adds Herald's scripts to a connection (idempotent). */
 export function defineScripts(redis: Redis): ScriptedRedis {
   const r = redis as ScriptedRedis;
-  if (typeof r.heraldRoute === "function") return r;
+  if (typeof r.heraldDeliver === "function") return r;
   for (const [name, file] of Object.entries(SCRIPTS)) {
     const fixed = /-(\d+)\.lua$/.exec(file);
     redis.defineCommand(name, fixed ? { numberOfKeys: Number(fixed[1]), lua: source(file) } : { lua: source(file) });

@@ -27,3 +27,11 @@ export function payload(size, n) {
   const pad = "x".repeat(Math.max(0, size - base.length));
   return `{"n":${n},"pad":"${pad}","ts":${Date.now()}}`;
 }
+
+/** Targeted sends for an in-process server: `rate` messages/s, each to a random user's socket. */
+export function paceTargeted(m, sockets) {
+  const ids = [...sockets.keys()];
+  return pace(m.rate, m.seconds, (n, at) => {
+    for (let i = 0; i < n; i++) sockets.get(ids[(Math.random() * ids.length) | 0])?.send(payload(m.size, at + i));
+  });
+}

@@ -1,6 +1,6 @@
 // The `ws` package serving the same messages: a loop over sockets, one send each.
 import { createRequire } from "node:module";
-import { pace, payload } from "./pacer.mjs";
+import { pace, paceTargeted, payload } from "./pacer.mjs";
 
 const require = createRequire(new URL("../../../.bench-peers/package.json", import.meta.url));
 const { WebSocketServer } = require("ws");
@@ -33,10 +33,6 @@ process.on("message", async (m) => {
     });
     process.send({ type: "done", sent });
   } else if (m.cmd === "targeted") {
-    const ids = [...users.keys()];
-    const sent = await pace(m.rate, m.seconds, (n, at) => {
-      for (let i = 0; i < n; i++) users.get(ids[(Math.random() * ids.length) | 0])?.send(payload(m.size, at + i));
-    });
-    process.send({ type: "done", sent });
+    process.send({ type: "done", sent: await paceTargeted(m, users) });
   }
 });

@@ -1,7 +1,7 @@
 // The ceiling of the edge: uWebSockets.js (the same binary Herald uses) with its native
 // publish, and direct sends for targeted messages. No queue, no Redis, no auth.
 import { createRequire } from "node:module";
-import { pace, payload } from "./pacer.mjs";
+import { pace, paceTargeted, payload } from "./pacer.mjs";
 
 const require = createRequire(new URL("../../../packages/edge/package.json", import.meta.url));
 const uWS = require("uWebSockets.js");
@@ -37,10 +37,6 @@ process.on("message", async (m) => {
     });
     process.send({ type: "done", sent });
   } else if (m.cmd === "targeted") {
-    const ids = [...users.keys()];
-    const sent = await pace(m.rate, m.seconds, (n, at) => {
-      for (let i = 0; i < n; i++) users.get(ids[(Math.random() * ids.length) | 0])?.send(payload(m.size, at + i));
-    });
-    process.send({ type: "done", sent });
+    process.send({ type: "done", sent: await paceTargeted(m, users) });
   }
 });
