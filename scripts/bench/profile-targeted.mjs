@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Profiles Herald's targeted path: worker and producer run with --cpu-prof while
+// Profiles Herald's targeted path: edge, worker and producer run with --cpu-prof while
 // messages go to random users at a fixed rate; then the top functions of each profile.
-// (Not the edge: under --cpu-prof its uWS upgrades end in 1006, for reasons not found yet.)
 // Usage: node scripts/bench/profile-targeted.mjs [--rate 10000] [--seconds 5] [--users 1000] [--via sdk|http]
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";

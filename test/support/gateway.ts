@@ -38,7 +38,7 @@ export class Gateway {
       HERALD_JWT_SECRET: g.secret,
       HERALD_API_KEYS: g.apiKey,
       HERALD_PREFIX: g.prefix,
-      LOG_LEVEL: "info",
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "info",
       ...opts.env,
     });
     const edges = Array.from({ length: opts.edges ?? 1 }, (_, i) => g.startEdge({ HERALD_NODE_ID: `edge-${i}` }));

@@ -13,7 +13,8 @@ export interface Connection<Socket = unknown> {
   openedAt: number;
   /** Last frame from the client (ms); heartbeats' pongs do not count: idle means the user is idle. */
   lastActivity: number;
-  topics: Set<string>;
+  /** Topics subscribed, created on the first subscription (most connections never subscribe). */
+  topics: Set<string> | undefined;
   /** Frame-rate token bucket. */
   tokens: number;
   tokensAt: number;
@@ -21,7 +22,7 @@ export interface Connection<Socket = unknown> {
   warned: boolean;
   socket?: Socket | undefined;
   /** Frames received before `welcome` (undefined: a binary frame), answered once the connection is live. */
-  early: (string | undefined)[];
+  early: (string | undefined)[] | undefined;
   /** `since` given on connect, answered once welcome is sent. */
   resumeFrom?: string;
 }
@@ -33,11 +34,11 @@ export function newConnection<S>(id: string, identity: ClientIdentity, now: numb
     state: "connecting",
     openedAt: now,
     lastActivity: now,
-    topics: new Set(),
+    topics: undefined,
     tokens: burst,
     tokensAt: now,
     warned: false,
-    early: [],
+    early: undefined,
   };
 }
 

@@ -1,3 +1,4 @@
+import { webcrypto } from "node:crypto";
 import { isValidUserId } from "@herald/protocol";
 import { errors, jwtVerify } from "jose";
 
@@ -13,16 +14,23 @@ export type VerifyResult = { ok: true; identity: ClientIdentity } | { ok: false;
 
 /** Verifies client tokens: HS256 JWTs signed with HERALD_JWT_SECRET. */
 export class TokenVerifier {
-  private readonly key: Uint8Array;
+  /** Imported once: handed raw bytes, jose would import the key again on every verify. */
+  private readonly key: Promise<webcrypto.CryptoKey>;
 
   constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = webcrypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
   }
 
   async verify(token: string): Promise<VerifyResult> {
     if (!token) return { ok: false, reason: "missing token" };
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ["HS256"] });
+      const { payload } = await jwtVerify(token, await this.key, { algorithms: ["HS256"] });
       if (typeof payload.sub !== "string" || !isValidUserId(payload.sub)) {
         return { ok: false, reason: "token has no valid sub" };
       }

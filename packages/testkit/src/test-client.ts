@@ -11,9 +11,14 @@ export class TestClient {
   readonly frames: Frame[] = [];
   closeCode: number | undefined;
   closeReason = "";
+  /** The last protocol error the client library reported (it closes the socket after one). */
+  lastError: string | undefined;
 
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data) => this.frames.push(JSON.parse(String(data)) as Frame));
+    ws.on("error", (err) => {
+      this.lastError = err.message;
+    });
     ws.on("close", (code, reason) => {
       this.closeCode = code;
       this.closeReason = String(reason);
@@ -29,7 +34,14 @@ export class TestClient {
       ws.once("error", reject);
       ws.once("open", () => resolve());
     });
-    await client.next((f) => f.type === "welcome", "welcome");
+    await waitFor(() => {
+      if (client.frames.some((f) => f.type === "welcome")) return true;
+      if (client.closeCode !== undefined) {
+        const why = client.lastError ? ` (client error: ${client.lastError})` : "";
+        throw new Error(`closed ${client.closeCode} ${client.closeReason} before welcome${why}`);
+      }
+      return undefined;
+    }, "welcome");
     return client;
   }
 

@@ -39,6 +39,16 @@ function onText(buf, start, end) {
 }
 
 /** Per protocol: the path to connect to, the frames to send once connected, and what "live" looks like. */
+const keys = new Map();
+/** The signing key, imported once per secret (raw bytes would be imported again per token). */
+const signingKey = (secret) => {
+  if (!keys.has(secret)) {
+    const raw = new TextEncoder().encode(secret);
+    keys.set(secret, crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]));
+  }
+  return keys.get(secret);
+};
+
 const PROTOCOLS = {
   async herald({ user, subscribe, secret }) {
     const claims = subscribe ? { channels: [subscribe] } : {};
@@ -46,7 +56,7 @@ const PROTOCOLS = {
       .setProtectedHeader({ alg: "HS256" })
       .setSubject(user)
       .setExpirationTime("2h")
-      .sign(new TextEncoder().encode(secret));
+      .sign(await signingKey(secret));
     return {
       path: `/v1/ws?token=${token}`,
       onOpen: (c) => subscribe && c.sendText(JSON.stringify({ type: "subscribe", channel: subscribe })),
