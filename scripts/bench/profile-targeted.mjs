@@ -17,6 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), "herald-prof-"));
 const sys = await SYSTEMS.herald({
   via: arg("via", "sdk"),
   nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+  edgeNodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   graceful: true,
 });
 const fleet = await Fleet.start(2);
