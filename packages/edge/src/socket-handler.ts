@@ -105,8 +105,8 @@ export function socketHandler(deps: SocketDeps) {
       if (since) conn.resumeFrom = since;
       // Not inside res.cork: in this uWS build, upgrading within a cork drops the new socket
       // now and then (1006 right after the 101; every time under --cpu-prof), as if the cork's
-      // epilogue touched the socket the upgrade had just moved. Measured: 1 in 10 connects
-      // failed under the profiler with the cork, 0 in 50 without (scripts/bench, t9 probe).
+      // epilogue touched the socket the upgrade had just moved. Measured with a 10-connect probe
+      // under --cpu-prof: 1 in 10 failed with the cork, 0 in 50 without.
       res.upgrade(conn, key, protocol, extensions, context as never);
     });
   };
