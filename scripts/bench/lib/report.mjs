@@ -20,7 +20,7 @@ const COLUMNS = {
     ["system", (r) => r.system],
     ["offered/s", (r) => fmt(r.offered)],
     ["achieved/s", (r) => fmt(r.achieved)],
-    ["lost", (r) => fmt(r.lost)],
+    ["lost", (r) => (r.lost === null ? `unsettled (${fmt(r.stillQueued)} queued at cut-off)` : fmt(r.lost))],
     ["latency ms p50/p99/p99.9/max", (r) => lat(r.latency)],
   ],
   priority: [

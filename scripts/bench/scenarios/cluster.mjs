@@ -27,7 +27,7 @@ export default async function cluster({ full, seconds, log }) {
           workers,
           offered: rate,
           achieved: Math.round(m.rate),
-          lost: Math.max(0, m.accepted - m.frames),
+          lost: m.settled ? Math.max(0, m.accepted - m.frames) : null,
           latency: m.latency,
         };
         rows.push(row);

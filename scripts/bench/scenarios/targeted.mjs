@@ -36,12 +36,13 @@ export default async function targeted({ full, seconds, systems, log, userCounts
             accepted: m.accepted,
             delivered: m.frames,
             achieved: Math.round(m.rate),
-            lost: Math.max(0, m.accepted - m.frames),
+            lost: m.settled ? Math.max(0, m.accepted - m.frames) : null,
+            stillQueued: m.settled ? 0 : Math.max(0, m.accepted - m.frames),
             latency: m.latency,
           };
           rows.push(row);
           log(
-            `targeted ${users} users ${sys.name.padEnd(36)} offered ${String(rate).padStart(6)}/s achieved ${String(row.achieved).padStart(6)}/s lost ${row.lost} p50 ${m.latency.p50} p99 ${m.latency.p99} ms`,
+            `targeted ${users} users ${sys.name.padEnd(36)} offered ${String(rate).padStart(6)}/s achieved ${String(row.achieved).padStart(6)}/s ${row.lost === null ? `still queued ${row.stillQueued}` : `lost ${row.lost}`} p50 ${m.latency.p50} p99 ${m.latency.p99} ms`,
           );
           // Past saturation, a higher offer only measures a backlog: stop this system here.
           if (m.rate < 0.7 * rate) break;
