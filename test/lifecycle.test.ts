@@ -62,6 +62,26 @@ describe("connection lifecycle", () => {
     quick.close();
   });
 
+  it("counts and logs a dropped bus subscriber, and delivers again once it is back", async () => {
+    const c = await g.connect("resub");
+    const { Redis } = await import("ioredis");
+    const admin = new Redis(g.redis.url);
+    try {
+      // What Redis does to a subscriber past its output-buffer limit.
+      await admin.client("KILL", "TYPE", "pubsub");
+      const edge = g.edges[0]!;
+      await waitFor(async () => (await g.metric(edge, "herald_bus_reconnects_total")) >= 1, "a counted reconnect");
+      await edge.waitForLog((l) => /bus subscriber reconnected/.test(l.msg), "the reconnect warning");
+      await waitFor(async () => {
+        await g.post(msg({ user: "resub" }, "after-reconnect"));
+        return c.messages().some((f) => f.event === "after-reconnect");
+      }, "delivery after the reconnect");
+    } finally {
+      admin.disconnect();
+      c.close();
+    }
+  });
+
   it("drains on SIGTERM: not ready, clients closed with 1012, exit 0, and messages go to the remaining edge", async () => {
     const second = await g.startEdge({ HERALD_NODE_ID: "edge-drain" });
     const leaving = await g.connect("mover", {}, g.edges.indexOf(second));

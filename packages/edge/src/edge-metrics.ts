@@ -11,6 +11,7 @@ export class EdgeMetrics {
   readonly httpRequests: Counter<"route" | "status">;
   readonly upgradesRefused: Counter<"reason">;
   readonly busReceived: Counter<"kind">;
+  readonly busReconnects: Counter<"lane">;
 
   constructor(registry: Registry, connectionCount: () => number) {
     const registers = [registry];
@@ -63,6 +64,12 @@ export class EdgeMetrics {
       name: "herald_bus_deliveries_received_total",
       help: "Deliveries this node took from the bus, by kind (routing sends a node only what it holds)",
       labelNames: ["kind"],
+      registers,
+    });
+    this.busReconnects = new Counter({
+      name: "herald_bus_reconnects_total",
+      help: "Times a bus subscriber connection came back after dropping; deliveries published meanwhile were lost",
+      labelNames: ["lane"],
       registers,
     });
     this.upgradesRefused = new Counter({

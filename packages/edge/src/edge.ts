@@ -94,6 +94,10 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   await deps.bus.start(
     (d) => hub.deliver(d),
     () => hub.flush(),
+    (lane) => {
+      metrics.busReconnects.inc({ lane });
+      log.warn({ lane }, "bus subscriber reconnected: deliveries published while it was down were lost");
+    },
   );
   await deps.presence.heartbeat();
 

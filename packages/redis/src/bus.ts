@@ -76,13 +76,26 @@ export class RedisBusSubscriber {
     private readonly nodeId: string,
   ) {}
 
-  /** Subscribes both lanes; resolves once Redis confirmed, so deliveries published afterwards arrive. */
-  async start(onDelivery: (d: Delivery) => void, onBatchEnd?: () => void): Promise<void> {
+  /**
+   * Subscribes both lanes; resolves once Redis confirmed, so deliveries published afterwards arrive.
+   * `onResubscribed` is called when a lane's connection comes back after dropping (Redis closes
+   * a subscriber that falls behind its `client-output-buffer-limit pubsub`): whatever was
+   * published to this node in between is lost.
+   */
+  async start(
+    onDelivery: (d: Delivery) => void,
+    onBatchEnd?: () => void,
+    onResubscribed?: (lane: Lane) => void,
+  ): Promise<void> {
     await Promise.all(
       (["urgent", "bulk"] as const).map((lane) => {
         const mine = this.keys.nodeChannel(this.nodeId, lane);
         const all = this.keys.broadcastChannel(lane);
         const subscriber = this.subscribers[lane];
+        let ready = 0;
+        subscriber.on("ready", () => {
+          if (++ready > 1) onResubscribed?.(lane); // ioredis resubscribes on its own
+        });
         subscriber.on("message", (channel: string, payload: string) => {
           if (channel !== mine && channel !== all) return;
           this.malformed += decodeDeliveries(payload, onDelivery);

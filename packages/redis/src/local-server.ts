@@ -38,6 +38,10 @@ export async function startLocalRedis(opts: { binary?: string; port?: number } =
     const dir = mkdtempSync(join(tmpdir(), "herald-redis-"));
     const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
     args.push("--dir", dir, "--maxmemory-policy", "noeviction", "--loglevel", "warning");
+    // An edge that falls behind is disconnected by Redis past this buffer, losing what was
+    // published to it meanwhile; Redis's default (32 MB, or 8 MB for 60 s) is too tight for
+    // bursts (see infra/redis/redis.conf).
+    args.push("--client-output-buffer-limit", "pubsub 256mb 128mb 60");
     const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
     try {
       await waitForServer(child, port);

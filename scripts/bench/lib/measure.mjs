@@ -4,7 +4,12 @@ import { percentiles } from "./fleet.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function measure(fleet, drive, { settleMs = 700, maxWaitMs = 120_000 } = {}) {
+/**
+ * `pending` (optional) reads how many accepted messages the system still holds (Herald: its
+ * queues); a point is settled only when frames have stopped *and* nothing is pending, so a
+ * stall under overload is not mistaken for the end, and what is then missing is really lost.
+ */
+export async function measure(fleet, drive, { settleMs = 1500, maxWaitMs = 120_000, pending } = {}) {
   await fleet.reset();
   const start = performance.now();
   const accepted = await drive();
@@ -20,7 +25,7 @@ export async function measure(fleet, drive, { settleMs = 700, maxWaitMs = 120_00
     if (frames !== last) {
       last = frames;
       lastChange = now;
-    } else if (now - lastChange > settleMs) {
+    } else if (now - lastChange > settleMs && (!pending || (await pending()) === 0)) {
       settled = true;
       break;
     }

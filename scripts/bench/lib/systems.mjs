@@ -146,6 +146,14 @@ export const SYSTEMS = {
       broadcast: (o) => run({ ...o, target: "topic" }),
       targeted: (o) => run({ ...o, target: "user" }),
       raw: (o) => command(producer, { cmd: "run", via, batch, ...o }),
+      /** Messages accepted and not yet finished, summed over the priority queues (herald_queue_waiting). */
+      async pending() {
+        const text = await (await fetch(`http://127.0.0.1:${edgeProcs[0].port}/metrics`)).text();
+        return text
+          .split("\n")
+          .filter((l) => l.startsWith("herald_queue_waiting{"))
+          .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+      },
       async startWorker() {
         const w = await startHerald("worker", { ...base, HERALD_NODE_ID: `worker-${procs.length}` }, { nodeArgs });
         procs.push(w);

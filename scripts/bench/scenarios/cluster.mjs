@@ -18,7 +18,9 @@ export default async function cluster({ full, seconds, log }) {
       await fleet.open({ protocol: "herald", ports: sys.ports, secret: sys.secret }, users);
       await measure(fleet, () => sys.targeted({ users, rate: 1000, seconds: 0.5, size: 200 }));
       for (const rate of full ? [10_000, 25_000, 50_000] : [10_000, 25_000]) {
-        const m = await measure(fleet, () => sys.targeted({ users, rate, seconds, size: 200 }));
+        const m = await measure(fleet, () => sys.targeted({ users, rate, seconds, size: 200 }), {
+          pending: sys.pending,
+        });
         const row = {
           scenario: "cluster",
           system: sys.name,

@@ -26,7 +26,9 @@ export default async function targeted({ full, seconds, systems, log, userCounts
         if (opened.opened < users) throw new Error(`only ${opened.opened} of ${users} users connected`);
         await measure(fleet, () => sys.targeted({ users: ids, rate: 1000, seconds: 0.5, size: 200 })); // warm-up
         for (const rate of rates ?? (full ? [10_000, 25_000, 50_000, 100_000] : [10_000, 50_000])) {
-          const m = await measure(fleet, () => sys.targeted({ users: ids, rate, seconds, size: 200 }));
+          const m = await measure(fleet, () => sys.targeted({ users: ids, rate, seconds, size: 200 }), {
+            pending: sys.pending,
+          });
           const row = {
             scenario: "targeted",
             system: sys.name,
