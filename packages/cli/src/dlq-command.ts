@@ -1,6 +1,6 @@
 import { DeadLetters, Enqueuer } from "@herald/jobs";
 import { closeRedis, connectRedis, defineScripts, Keys, waitReady } from "@herald/redis";
-import type { Config } from "./config/load-config.js";
+import { type Config, enqueuerOptions } from "./config/load-config.js";
 
 /** `herald dlq list [--limit N] | retry <entryId…> | retry --all`. Prints JSON lines. */
 export async function dlqCommand(config: Config, args: string[]): Promise<number> {
@@ -8,11 +8,7 @@ export async function dlqCommand(config: Config, args: string[]): Promise<number
   redis.on("error", () => undefined);
   const keys = new Keys(config.prefix);
   const deadLetters = new DeadLetters(redis, keys, config.deadLetterCapacity);
-  const enqueuer = new Enqueuer(redis, keys, {
-    capacity: config.queueCapacity,
-    maxMessagesPerJob: config.batchSize,
-    idempotencyTtlSeconds: 24 * 3600,
-  });
+  const enqueuer = new Enqueuer(redis, keys, enqueuerOptions(config));
   try {
     await waitReady(redis, 5000);
     const [sub, ...rest] = args;

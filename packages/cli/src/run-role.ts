@@ -21,7 +21,7 @@ import {
 } from "@herald/redis";
 import { startWorker } from "@herald/worker";
 import type { Redis } from "ioredis";
-import type { Config } from "./config/load-config.js";
+import { type Config, enqueuerOptions } from "./config/load-config.js";
 import { generateSecret, provisionRedis, signToken } from "./dev-mode.js";
 import { loadHandlers } from "./load-handlers.js";
 
@@ -58,14 +58,10 @@ export async function runRole(config: Config): Promise<void> {
     log.warn({ err: err.message }, "Redis not ready yet; retrying"),
   );
   queueWaitingGauge(registry, () => readPending(commands, keys));
-  const enqueuerOptions = {
-    capacity: config.queueCapacity,
-    maxMessagesPerJob: config.batchSize,
-    idempotencyTtlSeconds: 24 * 3600,
-  };
+  const options = enqueuerOptions(config);
 
   if (runsWorker) {
-    const enqueuer = new Enqueuer(commands, keys, enqueuerOptions);
+    const enqueuer = new Enqueuer(commands, keys, options);
     const worker = await startWorker(
       {
         concurrency: config.concurrency,
@@ -104,7 +100,7 @@ export async function runRole(config: Config): Promise<void> {
     await waitReady(edgeCommands, 10_000).catch(() => undefined);
     const jwtSecret = config.jwtSecret ?? generateSecret();
     const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
-    const enqueuer = new Enqueuer(edgeCommands, keys, enqueuerOptions);
+    const enqueuer = new Enqueuer(edgeCommands, keys, options);
     const edge = await startEdge(
       {
         host: config.host,

@@ -9,9 +9,10 @@ export interface EnqueuerOptions {
   capacity: number;
   /** Most messages packed into one BullMQ job. */
   maxMessagesPerJob: number;
-  /** How long an idempotency key is remembered. */
-  idempotencyTtlSeconds: number;
 }
+
+/** How long an idempotency key is remembered (SPEC: the same key within 24 h is delivered once). */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 export type EnqueueResult =
   | { ok: true; ids: string[]; duplicates: number }
@@ -84,7 +85,7 @@ export class Enqueuer {
           priority,
           positions.map((i) => (messages[i] as Message).id),
           this.options.capacity,
-          this.options.idempotencyTtlSeconds,
+          IDEMPOTENCY_TTL_SECONDS,
         );
         if (!r.ok) {
           await this.rollback(undo);

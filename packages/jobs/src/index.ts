@@ -1,5 +1,12 @@
 export { type DeadLetter, DeadLetters } from "./dead-letters.js";
-export { type EnqueueResult, Enqueuer, type EnqueuerOptions, MESSAGE_JOB_OPTIONS, toEnvelope } from "./enqueuer.js";
+export {
+  type EnqueueResult,
+  Enqueuer,
+  type EnqueuerOptions,
+  IDEMPOTENCY_TTL_SECONDS,
+  MESSAGE_JOB_OPTIONS,
+  toEnvelope,
+} from "./enqueuer.js";
 export { type Reservation, reserveIds } from "./ids.js";
 export { readPending } from "./pending.js";
 export {

@@ -67,7 +67,6 @@ export class HeraldProducer {
     this.enqueuer = new Enqueuer(defineScripts(this.redis), new Keys(options.prefix ?? "herald"), {
       capacity: options.capacity ?? 10_000,
       maxMessagesPerJob: this.maxBatch,
-      idempotencyTtlSeconds: 24 * 3600,
     });
   }
 

@@ -2,6 +2,7 @@ import {
   type DeadLetterData,
   type DeadLetters,
   type Enqueuer,
+  IDEMPOTENCY_TTL_SECONDS,
   isHeraldJob,
   reserveIds,
   toEnvelope,
@@ -189,7 +190,7 @@ export class MessageProcessor {
       priority,
       messages.map((m) => m.id),
       NO_CAPACITY_LIMIT,
-      24 * 3600,
+      IDEMPOTENCY_TTL_SECONDS,
     );
     if (!r.ok) throw new Error("id reservation refused without a capacity limit");
     const now = Date.now();

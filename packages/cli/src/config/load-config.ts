@@ -1,3 +1,4 @@
+import type { EnqueuerOptions } from "@herald/jobs";
 import { HeraldError } from "@herald/protocol";
 import type { z } from "zod";
 import { defaultNodeId, type Role, VARIABLES, type VariableKey } from "./variables.js";
@@ -15,6 +16,11 @@ export type Config = Readonly<
     apiKeys: readonly string[];
   }
 >;
+
+/** What the Enqueuer needs of the configuration (HTTP ingest, worker retries, `herald dlq retry`). */
+export function enqueuerOptions(config: Config): EnqueuerOptions {
+  return { capacity: config.queueCapacity, maxMessagesPerJob: config.batchSize };
+}
 
 /**
  * Reads every variable from `env` (unset or empty means the default), validates all of
