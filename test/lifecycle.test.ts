@@ -82,6 +82,26 @@ describe("connection lifecycle", () => {
     }
   });
 
+  it("counts bus lines it cannot decode and keeps delivering the good ones", async () => {
+    const c = await g.connect("garbled");
+    const { Redis } = await import("ioredis");
+    const admin = new Redis(g.redis.url);
+    try {
+      const edge = g.edges[0]!;
+      const before = await g.metric(edge, "herald_bus_malformed_lines_total");
+      await admin.publish(`${g.prefix}:deliver:bulk:edge-0`, "not a delivery line\nnor this one");
+      await waitFor(
+        async () => (await g.metric(edge, "herald_bus_malformed_lines_total")) - before === 2,
+        "two malformed lines counted",
+      );
+      await g.post(msg({ user: "garbled" }, "fine"));
+      await c.next((f) => f.event === "fine", "a delivery after the garbage");
+    } finally {
+      admin.disconnect();
+      c.close();
+    }
+  });
+
   it("drains on SIGTERM: not ready, clients closed with 1012, exit 0, and messages go to the remaining edge", async () => {
     const second = await g.startEdge({ HERALD_NODE_ID: "edge-drain" });
     const leaving = await g.connect("mover", {}, g.edges.indexOf(second));

@@ -12,6 +12,7 @@ export class EdgeMetrics {
   readonly upgradesRefused: Counter<"reason">;
   readonly busReceived: Counter<"kind">;
   readonly busReconnects: Counter<"lane">;
+  readonly busMalformed: Counter;
 
   constructor(registry: Registry, connectionCount: () => number) {
     const registers = [registry];
@@ -70,6 +71,11 @@ export class EdgeMetrics {
       name: "herald_bus_reconnects_total",
       help: "Times a bus subscriber connection came back after dropping; deliveries published meanwhile were lost",
       labelNames: ["lane"],
+      registers,
+    });
+    this.busMalformed = new Counter({
+      name: "herald_bus_malformed_lines_total",
+      help: "Delivery lines from the bus that could not be decoded (worker and edge versions differ)",
       registers,
     });
     this.upgradesRefused = new Counter({

@@ -91,14 +91,15 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   mountOpsRoutes(app, deps.registry, () => !draining && deps.redisReady());
   app.any("/*", (res) => new Reply(res).json(STATUS.notFound, { error: "not_found" }));
 
-  await deps.bus.start(
-    (d) => hub.deliver(d),
-    () => hub.flush(),
-    (lane) => {
+  await deps.bus.start({
+    onDelivery: (d) => hub.deliver(d),
+    onBatchEnd: () => hub.flush(),
+    onResubscribed: (lane) => {
       metrics.busReconnects.inc({ lane });
       log.warn({ lane }, "bus subscriber reconnected: deliveries published while it was down were lost");
     },
-  );
+    onMalformed: (lines) => metrics.busMalformed.inc(lines),
+  });
   await deps.presence.heartbeat();
 
   const heartbeat = setInterval(() => {

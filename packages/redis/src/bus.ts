@@ -62,31 +62,34 @@ export class RedisBus {
   }
 }
 
+/** What the edge does with what the bus brings. */
+export interface BusHandlers {
+  onDelivery(d: Delivery): void;
+  /** After each payload's deliveries: the moment to flush corked writes. */
+  onBatchEnd(): void;
+  /**
+   * A lane's connection came back after dropping (Redis closes a subscriber that falls behind
+   * its `client-output-buffer-limit pubsub`): whatever was published to this node meanwhile is lost.
+   */
+  onResubscribed(lane: Lane): void;
+  /** Lines that could not be decoded (a worker and an edge of different versions). */
+  onMalformed(lines: number): void;
+}
+
 /**
  * The edge's side of the bus: takes the deliveries for one node, and broadcasts, from two
  * connections, one per lane, so urgent deliveries are read as soon as they arrive rather
  * than after whatever bulk backlog sits in the other connection's socket.
  */
 export class RedisBusSubscriber {
-  private malformed = 0;
-
   constructor(
     private readonly keys: Keys,
     private readonly subscribers: Readonly<Record<Lane, Redis>>,
     private readonly nodeId: string,
   ) {}
 
-  /**
-   * Subscribes both lanes; resolves once Redis confirmed, so deliveries published afterwards arrive.
-   * `onResubscribed` is called when a lane's connection comes back after dropping (Redis closes
-   * a subscriber that falls behind its `client-output-buffer-limit pubsub`): whatever was
-   * published to this node in between is lost.
-   */
-  async start(
-    onDelivery: (d: Delivery) => void,
-    onBatchEnd?: () => void,
-    onResubscribed?: (lane: Lane) => void,
-  ): Promise<void> {
+  /** Subscribes both lanes; resolves once Redis confirmed, so deliveries published afterwards arrive. */
+  async start(handlers: BusHandlers): Promise<void> {
     await Promise.all(
       (["urgent", "bulk"] as const).map((lane) => {
         const mine = this.keys.nodeChannel(this.nodeId, lane);
@@ -94,20 +97,16 @@ export class RedisBusSubscriber {
         const subscriber = this.subscribers[lane];
         let ready = 0;
         subscriber.on("ready", () => {
-          if (++ready > 1) onResubscribed?.(lane); // ioredis resubscribes on its own
+          if (++ready > 1) handlers.onResubscribed(lane); // ioredis resubscribes on its own
         });
         subscriber.on("message", (channel: string, payload: string) => {
           if (channel !== mine && channel !== all) return;
-          this.malformed += decodeDeliveries(payload, onDelivery);
-          onBatchEnd?.();
+          const malformed = decodeDeliveries(payload, handlers.onDelivery);
+          if (malformed) handlers.onMalformed(malformed);
+          handlers.onBatchEnd();
         });
         return subscriber.subscribe(mine, all);
       }),
     );
-  }
-
-  /** Lines that could not be decoded since start (a version mismatch between worker and edge). */
-  get malformedLines(): number {
-    return this.malformed;
   }
 }

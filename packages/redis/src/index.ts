@@ -1,4 +1,4 @@
-export { type DeliveryBatch, RedisBus, RedisBusSubscriber } from "./bus.js";
+export { type BusHandlers, type DeliveryBatch, RedisBus, RedisBusSubscriber } from "./bus.js";
 export { type ConnectionOptions, closeRedis, connectRedis, waitReady } from "./connection.js";
 export { type Delivery, type DeliveryKind, decodeDeliveries, encodeDeliveries } from "./deliveries.js";
 export { Keys, type Lane, laneOf } from "./keys.js";
