@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Connection, newConnection, takeFrameToken } from "./connection.js";
+import { type Connection, newConnection, sweepVerdict, takeFrameToken } from "./connection.js";
 import { ConnectionPool } from "./connection-pool.js";
 
 const conn = (id: string, userId: string, now = 0): Connection => newConnection(id, { userId, channels: [] }, now, 10);
@@ -32,19 +32,30 @@ describe("ConnectionPool", () => {
     pool.release("nobody"); // unknown users are ignored, never negative
     expect(pool.size).toBe(1);
   });
+});
 
-  it("finds open connections idle since a cutoff", () => {
-    const pool = new ConnectionPool({ maxConnections: 10, maxConnectionsPerUser: 10 });
-    const old = conn("old", "u", 0);
-    const fresh = conn("fresh", "u", 5000);
-    const opening = conn("opening", "u", 0);
-    old.state = "open";
-    fresh.state = "open";
-    for (const c of [old, fresh, opening]) {
-      pool.admit("u");
-      pool.add(c);
-    }
-    expect([...pool.idleSince(1000)]).toEqual([old]);
+describe("sweep", () => {
+  const limits = { idleMs: 1000, maxBufferedBytes: 100 };
+  const open = (lastActivity: number, expiresAt?: number) => {
+    const c = newConnection("c", { userId: "u", channels: [], ...(expiresAt ? { expiresAt } : {}) }, lastActivity, 10);
+    c.state = "open";
+    return c;
+  };
+
+  it("keeps an active, unexpired connection that reads what it is sent", () => {
+    expect(sweepVerdict(open(5000), 5500, 100, limits)).toBeUndefined();
+  });
+
+  it("closes an idle one, an expired one and a slow reader, in that order of precedence", () => {
+    expect(sweepVerdict(open(0), 5000, 0, limits)).toBe("idle");
+    expect(sweepVerdict(open(0, 4000), 5000, 1e6, limits)).toBe("idle");
+    expect(sweepVerdict(open(4500, 4000), 5000, 1e6, limits)).toBe("tokenExpired");
+    expect(sweepVerdict(open(4500), 5000, 101, limits)).toBe("tryAgain");
+  });
+
+  it("leaves a connection that is still opening alone", () => {
+    const opening = newConnection("c", { userId: "u", channels: [] }, 0, 10);
+    expect(sweepVerdict(opening, 1e9, 1e9, limits)).toBeUndefined();
   });
 });
 

@@ -70,11 +70,6 @@ export class ConnectionPool<S = unknown> {
   *all(): IterableIterator<Connection<S>> {
     for (const set of this.byUser.values()) yield* set;
   }
-
-  /** Open connections whose last client frame is older than `cutoff` (ms). */
-  *idleSince(cutoff: number): IterableIterator<Connection<S>> {
-    for (const c of this.all()) if (c.state === "open" && c.lastActivity < cutoff) yield c;
-  }
 }
 
 const EMPTY: ReadonlySet<never> = new Set();

@@ -42,6 +42,27 @@ export function newConnection<S>(id: string, identity: ClientIdentity, now: numb
   };
 }
 
+/** Why the periodic sweep closes a connection, or undefined to keep it. */
+export type SweepVerdict = "idle" | "tokenExpired" | "tryAgain" | undefined;
+
+/**
+ * The sweep's decision for one connection: an open connection is closed when its client
+ * sent nothing for `idleMs`, when its token expired, or when more than `maxBufferedBytes`
+ * wait unsent (a reader too slow). Connections still opening are left alone.
+ */
+export function sweepVerdict(
+  c: Connection,
+  now: number,
+  bufferedBytes: number,
+  limits: { idleMs: number; maxBufferedBytes: number },
+): SweepVerdict {
+  if (c.state !== "open") return undefined;
+  if (c.lastActivity < now - limits.idleMs) return "idle";
+  if (c.identity.expiresAt !== undefined && c.identity.expiresAt < now) return "tokenExpired";
+  if (bufferedBytes > limits.maxBufferedBytes) return "tryAgain";
+  return undefined;
+}
+
 export type RateVerdict = "ok" | "warn" | "close";
 
 /**

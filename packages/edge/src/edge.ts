@@ -1,6 +1,7 @@
 import type { Enqueuer } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
 import type { RedisBusSubscriber, RedisPresence } from "@herald/redis";
+import { sweepVerdict } from "./connection.js";
 import { ConnectionPool } from "./connection-pool.js";
 import { EdgeMetrics } from "./edge-metrics.js";
 import { ApiKeys } from "./http/api-keys.js";
@@ -46,6 +47,7 @@ export interface Edge {
 }
 
 const HEARTBEAT_MS = 5000;
+const SWEEP_CLOSE_TEXT = { idle: "idle timeout", tokenExpired: "token expired", tryAgain: "too slow to read" } as const;
 const SWEEP_MS = 1000;
 
 /** Starts an edge node: WebSocket clients, the producer HTTP API and the ops endpoints on one port. */
@@ -108,17 +110,13 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       (err: unknown) => log.warn({ err }, "heartbeat failed"),
     );
   }, HEARTBEAT_MS);
+  const sweepLimits = { idleMs: options.idleTimeoutSeconds * 1000, maxBufferedBytes: options.maxBackpressureBytes };
   const sweep = setInterval(() => {
     const now = Date.now();
-    const idleCutoff = now - options.idleTimeoutSeconds * 1000;
     for (const conn of pool.all()) {
-      if (conn.state !== "open" || !conn.socket) continue;
-      if (conn.lastActivity < idleCutoff) closeWith(conn, "idle", metrics, "idle timeout");
-      else if (conn.identity.expiresAt !== undefined && conn.identity.expiresAt < now) {
-        closeWith(conn, "tokenExpired", metrics, "token expired");
-      } else if (conn.socket.getBufferedAmount() > options.maxBackpressureBytes) {
-        closeWith(conn, "tryAgain", metrics, "too slow to read");
-      }
+      if (!conn.socket) continue;
+      const verdict = sweepVerdict(conn, now, conn.socket.getBufferedAmount(), sweepLimits);
+      if (verdict) closeWith(conn, verdict, metrics, SWEEP_CLOSE_TEXT[verdict]);
     }
   }, SWEEP_MS);
 
