@@ -101,7 +101,14 @@ export class Enqueuer {
         });
         batches.push({ priority, envelopes });
       }
-      for (const { priority, envelopes } of batches) await this.addPacked(priority, envelopes, envelopes.length);
+      for (const { priority, envelopes } of batches) {
+        await this.addPacked(priority, envelopes, envelopes.length);
+        // Added: these messages are really queued now, so a later failure must not un-count them.
+        undo.splice(
+          undo.findIndex((u) => u.priority === priority),
+          1,
+        );
+      }
     } catch (err) {
       await this.rollback(undo).catch(() => undefined);
       throw err;
