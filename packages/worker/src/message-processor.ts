@@ -36,6 +36,13 @@ export interface ProcessorDeps {
   log: Logger;
 }
 
+/** How a job's messages fared in their handlers (failures are counted when settled). */
+interface Outcomes {
+  delivered: number;
+  dropped: number;
+  expired: number;
+}
+
 interface Failure {
   message: Envelope;
   error: string;
@@ -76,9 +83,10 @@ export class MessageProcessor {
     let batch: Batch;
     let out: Envelope[];
     let failures: Failure[];
+    let outcomes: Outcomes;
     try {
       batch = await this.toBatch(priority, data, jobId);
-      ({ out, failures } = await this.runHandlers(priority, batch.messages));
+      ({ out, failures, outcomes } = await this.runHandlers(batch.messages));
     } catch (err) {
       turn.skip();
       throw err;
@@ -87,6 +95,8 @@ export class MessageProcessor {
     // Publishing and releasing the finished messages from the pending count are one step.
     const fanned = await fanOut(out, this.deps.bus, turn, priority, batch.counted - plan.stillCounted);
     if (fanned.unrouted) metrics.unrouted.inc({ priority }, fanned.unrouted);
+    // Counted once published: a job that fails before that is retried whole and counted then.
+    for (const [outcome, n] of Object.entries(outcomes)) if (n) metrics.messages.inc({ priority, outcome }, n);
     await this.settleFailures(priority, plan);
     metrics.jobSeconds.observe({ priority }, (performance.now() - started) / 1000);
   }
@@ -96,9 +106,8 @@ export class MessageProcessor {
    * message order. A message without a handler passes through without a promise.
    */
   private async runHandlers(
-    priority: Priority,
     messages: readonly Envelope[],
-  ): Promise<{ out: Envelope[]; failures: Failure[] }> {
+  ): Promise<{ out: Envelope[]; failures: Failure[]; outcomes: Outcomes }> {
     const now = Date.now();
     const slots: (Envelope | Promise<HandlerOutcome> | undefined)[] = new Array(messages.length);
     let async = false;
@@ -114,7 +123,7 @@ export class MessageProcessor {
     const settled = async ? await Promise.all(slots) : (slots as (Envelope | HandlerOutcome | undefined)[]);
     const out: Envelope[] = [];
     const failures: Failure[] = [];
-    const counts = { delivered: 0, dropped: 0, expired: 0 };
+    const counts: Outcomes = { delivered: 0, dropped: 0, expired: 0 };
     settled.forEach((o, i) => {
       if (o === undefined) counts.expired++;
       else if (!("ok" in o)) {
@@ -127,10 +136,7 @@ export class MessageProcessor {
         out.push(...o.out);
       }
     });
-    for (const [outcome, n] of Object.entries(counts)) {
-      if (n) this.deps.metrics.messages.inc({ priority, outcome }, n);
-    }
-    return { out, failures };
+    return { out, failures, outcomes: counts };
   }
 
   /** Splits failures into retries (grouped by attempt, each with its share of the counted messages) and dead letters. */
