@@ -155,6 +155,22 @@ describe("delivery through one edge and one worker", () => {
     }
   });
 
+  it("resolves sends awaited one after another (each found the previous drain finishing)", async () => {
+    const c = await g.connect("in-turn");
+    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix });
+    try {
+      for (let round = 0; round < 5; round++) {
+        await producer.sendMany(
+          Array.from({ length: 200 }, (_, i) => msg({ user: "in-turn" }, "turn", { data: { round, i } })),
+        );
+      }
+      await waitFor(() => c.messages().length === 1000, "1,000 messages");
+    } finally {
+      await producer.close();
+      c.close();
+    }
+  });
+
   it("keeps a user's order across many one-message jobs, which the worker runs concurrently", async () => {
     // One job per message: the worker has up to 10 in flight, and BullMQ alone would start some out of order.
     const c = await g.connect("one-by-one");

@@ -101,6 +101,9 @@ export class HeraldProducer {
     this.timer = undefined;
     this.draining ??= this.drain().finally(() => {
       this.draining = undefined;
+      // A send made between the drain's last look at the buffer and this moment found the
+      // drain still running and left its messages to it: take them now, or they would wait forever.
+      if (this.buffer.length > 0) void this.flush();
     });
     return this.draining;
   }
