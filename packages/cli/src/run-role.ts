@@ -70,6 +70,7 @@ export async function runRole(config: Config): Promise<void> {
         backoffBaseMs: config.backoffMs,
         backoffMaxMs: config.backoffMaxMs,
         deadLetterCapacity: config.deadLetterCapacity,
+        busBacklogHighWaterBytes: config.busBacklogBytes,
       },
       {
         log,
@@ -95,7 +96,10 @@ export async function runRole(config: Config): Promise<void> {
 
   if (runsEdge) {
     const edgeCommands = runsWorker ? defineScripts(connect("edge", { failFast: true })) : commands;
-    const subscribers = { urgent: connect("subscriber-urgent"), bulk: connect("subscriber-bulk") };
+    const subscribers = {
+      urgent: connect(keys.subscriberName(config.nodeId, "urgent")),
+      bulk: connect(keys.subscriberName(config.nodeId, "bulk")),
+    };
     // A fail-fast connection refuses commands until it is up: let it come up first.
     await waitReady(edgeCommands, 10_000).catch(() => undefined);
     const jwtSecret = config.jwtSecret ?? generateSecret();

@@ -12,13 +12,16 @@ export interface ConnectionOptions {
   blocking?: boolean;
 }
 
+/** Every connection Herald opens is named `herald:<name>` (CLIENT LIST shows it). */
+export const CLIENT_NAME_PREFIX = "herald:";
+
 /**
  * Opens a Redis connection with Herald's defaults: reconnect forever with a capped
  * back-off, and (unless blocking) give up on a command after a bounded number of retries.
  */
 export function connectRedis(url: string, opts: ConnectionOptions): Redis {
   const options: RedisOptions = {
-    connectionName: `herald:${opts.name}`,
+    connectionName: CLIENT_NAME_PREFIX + opts.name,
     lazyConnect: false,
     enableOfflineQueue: !opts.failFast,
     maxRetriesPerRequest: opts.blocking ? null : 2,

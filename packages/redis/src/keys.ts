@@ -72,6 +72,17 @@ export class Keys {
   nodeChannelPrefix(lane: Lane): string {
     return `${this.prefix}:deliver:${lane}:`;
   }
+  /**
+   * The client name of a node's subscriber connection for one lane: workers find the
+   * nodes' output buffers by it in CLIENT LIST (see `readBusBacklog`).
+   */
+  subscriberName(nodeId: string, lane: Lane): string {
+    return `subscriber-${lane}:${this.prefix}:${nodeId}`;
+  }
+  /** Matches `subscriberName`'s output: group 1 the lane, group 2 the node id. */
+  get subscriberNamePattern(): RegExp {
+    return new RegExp(`^subscriber-(urgent|bulk):${this.prefix.replace(/\./g, "\\.")}:(\\S+)$`);
+  }
   /** Deliveries every node takes: broadcasts. */
   broadcastChannel(lane: Lane): string {
     return `${this.prefix}:deliver:${lane}:*broadcast`;

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@herald/observability";
+import type { Lane } from "@herald/redis";
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import type { EdgeBackpressure } from "./edge-backpressure.js";
 import { PublishSequencer, type Ticket } from "./publish-sequencer.js";
 import type { UrgencyGate } from "./urgency-gate.js";
 
@@ -15,7 +17,10 @@ export interface OrderedConsumerOptions {
   lockDurationMs: number;
   /** Shared by a worker's consumers: urgent ones enter it per job, bulk ones wait for it to clear. */
   gate: UrgencyGate;
-  urgent: boolean;
+  /** Urgent consumers enter the gate; bulk ones wait for it. Each lane pauses on its own backpressure. */
+  lane: Lane;
+  /** Shared too: says when the edges reading this lane are too far behind to take more. */
+  backpressure: EdgeBackpressure;
 }
 
 export type JobProcessor = (job: Job, ticket: Ticket) => Promise<void>;
@@ -73,8 +78,12 @@ export class OrderedConsumer {
         await Promise.race(this.inFlight);
         continue;
       }
-      if (!this.options.urgent && this.options.gate.busy) {
+      if (this.options.lane === "bulk" && this.options.gate.busy) {
         await this.options.gate.clear(); // urgent work first (see UrgencyGate)
+        continue;
+      }
+      if (this.options.backpressure.isPaused(this.options.lane)) {
+        await this.options.backpressure.clear(this.options.lane); // an edge is behind (see EdgeBackpressure)
         continue;
       }
       try {
@@ -115,7 +124,7 @@ export class OrderedConsumer {
   }
 
   private track(job: Job, token: string, ticket: Ticket): void {
-    const leave = this.options.urgent ? this.options.gate.enter() : undefined;
+    const leave = this.options.lane === "urgent" ? this.options.gate.enter() : undefined;
     const done: Promise<void> = this.process(job, ticket)
       .then(
         () => job.moveToCompleted(undefined, token, false),

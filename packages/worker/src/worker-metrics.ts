@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from "@herald/observability";
+import { Counter, Gauge, Histogram, type Registry } from "@herald/observability";
 
 export type Outcome = "delivered" | "dropped" | "expired" | "retried" | "dead" | "invalid";
 
@@ -7,6 +7,9 @@ export class WorkerMetrics {
   readonly jobSeconds: Histogram<"priority">;
   readonly unrouted: Counter<"priority">;
   readonly deadTrimmed: Counter;
+  readonly busBacklog: Gauge<"lane">;
+  readonly lanePaused: Gauge<"lane">;
+  readonly lanePauses: Counter<"lane">;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -32,6 +35,24 @@ export class WorkerMetrics {
     this.deadTrimmed = new Counter({
       name: "herald_dead_letters_trimmed_total",
       help: "Dead letters dropped because the dead-letter queue was at capacity",
+      registers,
+    });
+    this.busBacklog = new Gauge({
+      name: "herald_bus_backlog_bytes",
+      help: "Largest output buffer Redis holds for one edge's subscriber, per lane (at the last poll)",
+      labelNames: ["lane"],
+      registers,
+    });
+    this.lanePaused = new Gauge({
+      name: "herald_worker_lane_paused",
+      help: "1 while this worker holds back a lane because an edge is behind",
+      labelNames: ["lane"],
+      registers,
+    });
+    this.lanePauses = new Counter({
+      name: "herald_worker_lane_pauses_total",
+      help: "Times this worker paused a lane because an edge was behind",
+      labelNames: ["lane"],
       registers,
     });
   }

@@ -4,6 +4,7 @@ import { PRIORITIES, type Priority } from "@herald/protocol";
 import { type Keys, laneOf, type RedisBus, type ScriptedRedis } from "@herald/redis";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
+import { EdgeBackpressure } from "./edge-backpressure.js";
 import type { HandlerRegistry } from "./handler-registry.js";
 import { MessageProcessor, type ProcessorOptions } from "./message-processor.js";
 import { OrderedConsumer } from "./ordered-consumer.js";
@@ -14,7 +15,14 @@ export interface WorkerOptions extends ProcessorOptions {
   /** Jobs in flight per priority queue. */
   concurrency: number;
   deadLetterCapacity: number;
+  /** Fetching a lane pauses while an edge's subscriber has more than this waiting in Redis; 0: never. */
+  busBacklogHighWaterBytes: number;
 }
+
+/** How often workers look at the edges' subscriber buffers. */
+const BACKPRESSURE_POLL_MS = 100;
+/** At most one "paused" line per this long, however often lanes flap. */
+const PAUSE_LOG_INTERVAL_MS = 10_000;
 
 export interface WorkerDeps {
   log: Logger;
@@ -56,6 +64,29 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
   };
 
   const gate = new UrgencyGate();
+  let lastPauseLog = 0;
+  const backpressure = new EdgeBackpressure(
+    deps.redis,
+    deps.keys,
+    { highWaterBytes: options.busBacklogHighWaterBytes, pollMs: BACKPRESSURE_POLL_MS },
+    log,
+    {
+      onPoll: (largest) => {
+        for (const [lane, bytes] of Object.entries(largest)) metrics.busBacklog.set({ lane }, bytes);
+      },
+      onChange: (lane, paused, behind) => {
+        metrics.lanePaused.set({ lane }, paused ? 1 : 0);
+        if (!paused) return;
+        metrics.lanePauses.inc({ lane });
+        if (Date.now() - lastPauseLog < PAUSE_LOG_INTERVAL_MS) return;
+        lastPauseLog = Date.now();
+        log.info(
+          { lane, behind: behind.map((b) => ({ node: b.nodeId, bytes: b.bytes })) },
+          "edges are behind: fetching paused until they catch up",
+        );
+      },
+    },
+  );
   const consumers = PRIORITIES.map(
     (priority) =>
       new OrderedConsumer(
@@ -66,7 +97,8 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
           concurrency: options.concurrency,
           lockDurationMs: options.handlerTimeoutMs + 60_000,
           gate,
-          urgent: laneOf(priority) === "urgent",
+          lane: laneOf(priority),
+          backpressure,
         },
         (job, ticket) => processor.process(priority, job.data, job.id, ticket),
         log,
@@ -74,6 +106,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
       ),
   );
   await Promise.all(consumers.map((c) => c.start()));
+  backpressure.start();
   log.info({ queues: PRIORITIES, concurrency: options.concurrency, handlers: deps.handlers.events }, "worker running");
 
   let closed: Promise<void> | undefined;
@@ -81,6 +114,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
     ready: () => consumers.every((c) => c.running) && deps.redis.status === "ready",
     close: () => {
       closed ??= (async () => {
+        backpressure.stop(); // paused consumers wake up and see they are closing
         await Promise.allSettled(consumers.map((c) => c.close()));
         await deadLetters.close();
       })();

@@ -145,6 +145,13 @@ export const VARIABLES = {
     "waiting messages per priority before 429 / queue_full",
   ),
   batchSize: v("HERALD_BATCH_SIZE", int(1, 10_000), "100", "messages packed into one job (and one worker batch)"),
+  busBacklogBytes: v(
+    "HERALD_BUS_BACKLOG_BYTES",
+    int(0, 1 << 30),
+    "4194304",
+    "workers pause a lane while Redis holds more than this for one edge's subscriber (0 = never)",
+    WORKER,
+  ),
   concurrency: v("HERALD_WORKER_CONCURRENCY", int(1, 1000), "10", "jobs processed at once per priority queue", WORKER),
   jobTimeoutMs: v("HERALD_JOB_TIMEOUT_MS", int(1, 3_600_000), "30000", "handler timeout per message", WORKER),
   maxAttempts: v("HERALD_MAX_ATTEMPTS", int(1, 100), "5", "handler attempts per message before dead-lettering", WORKER),

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { parseBusBacklog } from "./bus-backlog.js";
+import { Keys } from "./keys.js";
+
+const line = (name: string, omem: number) =>
+  `id=5 addr=127.0.0.1:50414 laddr=127.0.0.1:6379 fd=9 name=${name} age=3 idle=0 flags=P db=0 sub=2 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=1800 events=r cmd=subscribe user=default redir=-1 resp=2`;
+
+describe("parseBusBacklog", () => {
+  it("reads each node's subscriber buffers for one prefix only", () => {
+    const keys = new Keys("herald");
+    const list = [
+      line(`herald:${keys.subscriberName("edge:1", "bulk")}`, 5_000_000),
+      line(`herald:${keys.subscriberName("edge-2", "urgent")}`, 0),
+      line(`herald:${new Keys("herald2").subscriberName("edge-3", "bulk")}`, 9),
+      line(`herald:${new Keys("her").subscriberName("edge-4", "bulk")}`, 9),
+      line("herald:commands", 7),
+      line("", 7),
+    ].join("\n");
+    expect(parseBusBacklog(list, keys)).toEqual([
+      { nodeId: "edge:1", lane: "bulk", bytes: 5_000_000 },
+      { nodeId: "edge-2", lane: "urgent", bytes: 0 },
+    ]);
+  });
+
+  it("escapes the prefix: a dot is not a wildcard", () => {
+    const list = line(`herald:${new Keys("aXb").subscriberName("n", "bulk")}`, 1);
+    expect(parseBusBacklog(list, new Keys("a.b"))).toEqual([]);
+  });
+});

@@ -1,0 +1,43 @@
+import type { Redis } from "ioredis";
+import { CLIENT_NAME_PREFIX } from "./connection.js";
+import type { Keys, Lane } from "./keys.js";
+
+/** What Redis holds, unsent, for one node's subscriber connection. */
+export interface SubscriberBacklog {
+  nodeId: string;
+  lane: Lane;
+  /** Bytes in the connection's output buffer: published to the node and not yet read by it. */
+  bytes: number;
+}
+
+/**
+ * Reads how far behind each edge's bus subscribers are, from `CLIENT LIST TYPE pubsub`.
+ *
+ * Why the output buffer: it is where a slow edge's backlog piles up (Redis pushes every
+ * PUBLISH at once, whatever the reader's pace), and where it is lost: past
+ * `client-output-buffer-limit pubsub` Redis drops the connection and everything in it.
+ * One command covers every node, with no cooperation from the edges.
+ */
+export async function readBusBacklog(redis: Redis, keys: Keys): Promise<SubscriberBacklog[]> {
+  const list = (await redis.call("CLIENT", "LIST", "TYPE", "pubsub")) as string;
+  return parseBusBacklog(list, keys);
+}
+
+/** The subscribers of one Herald deployment (`keys.prefix`) in a CLIENT LIST reply. */
+export function parseBusBacklog(clientList: string, keys: Keys): SubscriberBacklog[] {
+  const pattern = keys.subscriberNamePattern;
+  const out: SubscriberBacklog[] = [];
+  for (const line of clientList.split("\n")) {
+    const name = field(line, "name");
+    if (!name?.startsWith(CLIENT_NAME_PREFIX)) continue;
+    const m = pattern.exec(name.slice(CLIENT_NAME_PREFIX.length));
+    if (!m) continue;
+    out.push({ nodeId: m[2] as string, lane: m[1] as Lane, bytes: Number(field(line, "omem") ?? 0) });
+  }
+  return out;
+}
+
+/** One `key=value` field of a CLIENT LIST line (values hold no spaces). */
+function field(line: string, key: string): string | undefined {
+  return new RegExp(`(?:^| )${key}=(\\S*)`).exec(line)?.[1];
+}
