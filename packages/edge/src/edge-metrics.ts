@@ -13,8 +13,9 @@ export class EdgeMetrics {
   readonly busReceived: Counter<"kind">;
   readonly busReconnects: Counter<"lane">;
   readonly busMalformed: Counter;
+  readonly busInbox: Gauge;
 
-  constructor(registry: Registry, connectionCount: () => number) {
+  constructor(registry: Registry, connectionCount: () => number, busInboxBytes: () => number) {
     const registers = [registry];
     this.connections = new Gauge({
       name: "herald_connections",
@@ -22,6 +23,14 @@ export class EdgeMetrics {
       registers,
       collect() {
         this.set(connectionCount());
+      },
+    });
+    this.busInbox = new Gauge({
+      name: "herald_bus_inbox_bytes",
+      help: "Bulk deliveries read from Redis and not yet written (the edge stops reading past 4 MiB)",
+      registers,
+      collect() {
+        this.set(busInboxBytes());
       },
     });
     this.delivered = new Counter({

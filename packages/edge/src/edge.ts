@@ -55,7 +55,11 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   const uws = loadNativeUws();
   const log = deps.log.child({ component: "edge" });
   const pool = new ConnectionPool<Ws>(options);
-  const metrics = new EdgeMetrics(deps.registry, () => pool.size);
+  const metrics = new EdgeMetrics(
+    deps.registry,
+    () => pool.size,
+    () => deps.bus.bulkBacklog,
+  );
   const topics = new TopicInterest(
     (t) => deps.presence.addSubscriber(t),
     (t) => deps.presence.removeSubscriber(t),

@@ -1,5 +1,6 @@
 import type { Priority } from "@herald/protocol";
 import type { Redis } from "ioredis";
+import { Inbox } from "./bus-inbox.js";
 import { type Delivery, decodeDeliveries, encodeDelivery } from "./deliveries.js";
 import { type Keys, type Lane, laneOf } from "./keys.js";
 import { NODE_LIVENESS_MS } from "./presence.js";
@@ -76,17 +77,29 @@ export interface BusHandlers {
   onMalformed(lines: number): void;
 }
 
+/** How the edge takes bulk payloads: in slices, bounded (see Inbox). */
+const BULK_INBOX = { sliceMs: 4, highWaterBytes: 4 << 20, lowWaterBytes: 1 << 20 };
+
 /**
  * The edge's side of the bus: takes the deliveries for one node, and broadcasts, from two
  * connections, one per lane, so urgent deliveries are read as soon as they arrive rather
- * than after whatever bulk backlog sits in the other connection's socket.
+ * than after whatever bulk backlog sits in the other connection's socket. Urgent payloads
+ * are handled at once; bulk ones go through an inbox handled a few milliseconds at a time,
+ * so the urgent connection is read in between.
  */
 export class RedisBusSubscriber {
+  private inbox: Inbox | undefined;
+
   constructor(
     private readonly keys: Keys,
     private readonly subscribers: Readonly<Record<Lane, Redis>>,
     private readonly nodeId: string,
   ) {}
+
+  /** Bulk payload characters read from Redis and not yet handled. */
+  get bulkBacklog(): number {
+    return this.inbox?.queuedBytes ?? 0;
+  }
 
   /** Subscribes both lanes; resolves once Redis confirmed, so deliveries published afterwards arrive. */
   async start(handlers: BusHandlers): Promise<void> {
@@ -99,11 +112,23 @@ export class RedisBusSubscriber {
         subscriber.on("ready", () => {
           if (++ready > 1) handlers.onResubscribed(lane); // ioredis resubscribes on its own
         });
-        subscriber.on("message", (channel: string, payload: string) => {
-          if (channel !== mine && channel !== all) return;
+        const handle = (payload: string) => {
           const malformed = decodeDeliveries(payload, handlers.onDelivery);
           if (malformed) handlers.onMalformed(malformed);
           handlers.onBatchEnd();
+        };
+        let take = handle;
+        if (lane === "bulk") {
+          const inbox = new Inbox(BULK_INBOX, {
+            process: handle,
+            pause: () => subscriber.stream?.pause(),
+            resume: () => subscriber.stream?.resume(),
+          });
+          this.inbox = inbox;
+          take = (payload) => inbox.push(payload);
+        }
+        subscriber.on("message", (channel: string, payload: string) => {
+          if (channel === mine || channel === all) take(payload);
         });
         return subscriber.subscribe(mine, all);
       }),
