@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Logger } from "@herald/observability";
 import type { Lane } from "@herald/redis";
 import { type Job, Worker } from "bullmq";
@@ -124,8 +125,9 @@ export class OrderedConsumer {
   }
 
   private track(job: Job, token: string, ticket: Ticket): void {
-    const leave = this.options.lane === "urgent" ? this.options.gate.enter() : undefined;
-    const done: Promise<void> = this.process(job, ticket)
+    const urgent = this.options.lane === "urgent";
+    const leave = urgent ? this.options.gate.enter() : undefined;
+    const done: Promise<void> = (urgent ? this.process(job, ticket) : this.startBulk(job, ticket))
       .then(
         () => job.moveToCompleted(undefined, token, false),
         async (err: Error) => {
@@ -146,6 +148,18 @@ export class OrderedConsumer {
         this.inFlight.delete(done);
       });
     this.inFlight.add(done);
+  }
+
+  /**
+   * A bulk job starts on a later turn of the event loop, and only while no urgent job is in
+   * flight. Why: a pipelined fetch brings several jobs at once, and started together they
+   * hold the event loop for tens of milliseconds (parsing, handlers, encoding) while an
+   * urgent job's reply waits unread on its own connection.
+   */
+  private async startBulk(job: Job, ticket: Ticket): Promise<void> {
+    await nextTurn();
+    await this.options.gate.clear();
+    await this.process(job, ticket);
   }
 
   /** Stops fetching, lets in-flight jobs finish, and closes. Idempotent. */
