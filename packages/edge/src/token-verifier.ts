@@ -5,10 +5,13 @@ import { errors, jwtVerify } from "jose";
 export interface ClientIdentity {
   userId: string;
   /** Glob patterns of topics the user may subscribe to. */
-  channels: string[];
+  channels: readonly string[];
   /** Expiry (ms since epoch), if the token has one. */
-  expiresAt?: number;
+  expiresAt: number | undefined;
 }
+
+const NO_CHANNELS: readonly string[] = [];
+Object.freeze(NO_CHANNELS);
 
 export type VerifyResult = { ok: true; identity: ClientIdentity } | { ok: false; reason: string };
 
@@ -38,8 +41,12 @@ export class TokenVerifier {
       if (raw !== undefined && !(Array.isArray(raw) && raw.every((c) => typeof c === "string"))) {
         return { ok: false, reason: "channels claim must be an array of strings" };
       }
-      const identity: ClientIdentity = { userId: payload.sub, channels: (raw as string[] | undefined) ?? [] };
-      if (payload.exp !== undefined) identity.expiresAt = payload.exp * 1000;
+      // Built whole, one shape for every identity; most tokens have no channels: share one empty list.
+      const identity: ClientIdentity = {
+        userId: payload.sub,
+        channels: (raw as string[] | undefined) ?? NO_CHANNELS,
+        expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000,
+      };
       return { ok: true, identity };
     } catch (err) {
       if (err instanceof errors.JWTExpired) return { ok: false, reason: "token expired" };
