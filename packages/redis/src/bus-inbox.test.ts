@@ -12,7 +12,14 @@ describe("Inbox", () => {
     const seen: string[] = [];
     const inbox = new Inbox(
       { sliceMs: 5, highWaterBytes: 1 << 20, lowWaterBytes: 0 },
-      { process: (p) => (busyFor(2), seen.push(p)), pause: () => undefined, resume: () => undefined },
+      {
+        process: (p) => {
+          busyFor(2);
+          seen.push(p);
+        },
+        pause: () => undefined,
+        resume: () => undefined,
+      },
     );
     for (let i = 0; i < 20; i++) inbox.push(String(i));
     expect(seen).toEqual([]); // nothing inline: the caller's read callback returns at once
