@@ -11,7 +11,7 @@ describe("Inbox", () => {
   it("handles payloads in order, in slices that yield to the event loop", async () => {
     const seen: string[] = [];
     const inbox = new Inbox(
-      { sliceMs: 5, highWaterBytes: 1 << 20, lowWaterBytes: 0 },
+      { sliceMs: () => 5, highWaterBytes: 1 << 20, lowWaterBytes: 0 },
       {
         process: (p) => {
           busyFor(2);
@@ -35,7 +35,7 @@ describe("Inbox", () => {
   it("pauses its source past the high-water mark and resumes at the low one", async () => {
     const events: string[] = [];
     const inbox = new Inbox(
-      { sliceMs: 1000, highWaterBytes: 25, lowWaterBytes: 10 },
+      { sliceMs: () => 1000, highWaterBytes: 25, lowWaterBytes: 10 },
       { process: () => undefined, pause: () => events.push("pause"), resume: () => events.push("resume") },
     );
     inbox.push("x".repeat(20));

@@ -1,6 +1,6 @@
 export interface InboxOptions {
-  /** Longest one slice of work may hold the event loop (ms) before yielding to I/O. */
-  sliceMs: number;
+  /** Longest the next slice of work may hold the event loop (ms) before yielding to I/O; asked per slice. */
+  sliceMs: () => number;
   /** Stop reading the socket past this many queued bytes (characters)... */
   highWaterBytes: number;
   /** ...and read again once the queue is down to this. */
@@ -16,7 +16,7 @@ export interface InboxHooks {
 }
 
 /**
- * Bulk payloads, handled in slices of a few milliseconds so other sockets are read in
+ * Bulk payloads, handled in slices of a few milliseconds (the caller says how long) so other sockets are read in
  * between. Why: Node reads up to about 2 MB from a socket in one go and ioredis emits
  * every pub/sub message in it at once, so a bulk backlog handled inline holds the event
  * loop for 100 ms and more, and an urgent delivery that arrived meanwhile on its own
@@ -59,7 +59,7 @@ export class Inbox {
   }
 
   private readonly slice = (): void => {
-    const deadline = performance.now() + this.options.sliceMs;
+    const deadline = performance.now() + this.options.sliceMs();
     try {
       while (this.head < this.queue.length) {
         const payload = this.queue[this.head] as string;

@@ -78,7 +78,18 @@ export interface BusHandlers {
 }
 
 /** How the edge takes bulk payloads: in slices, bounded (see Inbox). */
-const BULK_INBOX = { sliceMs: 4, highWaterBytes: 4 << 20, lowWaterBytes: 1 << 20 };
+const BULK_INBOX = { highWaterBytes: 4 << 20, lowWaterBytes: 1 << 20 };
+/**
+ * Bulk slices are short (4 ms) while urgent deliveries are flowing, so each waits at most
+ * one short slice; otherwise long (50 ms). Why not always short: uWS sends what was
+ * published to a topic once per event-loop turn, one write per subscriber, so short slices
+ * mean fewer messages per write. Measured, broadcast to 1,000 subscribers: 1.28–1.41M
+ * frames/s with 4 ms slices, 1.52–1.66M with 32 ms, 1.64–1.84M with 100 ms.
+ */
+const SHORT_SLICE_MS = 4;
+const LONG_SLICE_MS = 50;
+/** Urgent deliveries count as flowing for this long after the last one. */
+const URGENT_RECENT_MS = 1000;
 
 /**
  * The edge's side of the bus: takes the deliveries for one node, and broadcasts, from two
@@ -89,6 +100,7 @@ const BULK_INBOX = { sliceMs: 4, highWaterBytes: 4 << 20, lowWaterBytes: 1 << 20
  */
 export class RedisBusSubscriber {
   private inbox: Inbox | undefined;
+  private lastUrgentAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly keys: Keys,
@@ -117,13 +129,21 @@ export class RedisBusSubscriber {
           if (malformed) handlers.onMalformed(malformed);
           handlers.onBatchEnd();
         };
-        let take = handle;
+        let take = (payload: string) => {
+          this.lastUrgentAt = performance.now();
+          handle(payload);
+        };
         if (lane === "bulk") {
-          const inbox = new Inbox(BULK_INBOX, {
-            process: handle,
-            pause: () => subscriber.stream?.pause(),
-            resume: () => subscriber.stream?.resume(),
-          });
+          const sliceMs = () =>
+            performance.now() - this.lastUrgentAt < URGENT_RECENT_MS ? SHORT_SLICE_MS : LONG_SLICE_MS;
+          const inbox = new Inbox(
+            { ...BULK_INBOX, sliceMs },
+            {
+              process: handle,
+              pause: () => subscriber.stream?.pause(),
+              resume: () => subscriber.stream?.resume(),
+            },
+          );
           this.inbox = inbox;
           take = (payload) => inbox.push(payload);
         }
