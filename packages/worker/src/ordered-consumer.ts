@@ -24,6 +24,13 @@ export interface OrderedConsumerOptions {
   backpressure: EdgeBackpressure;
 }
 
+/**
+ * Longest a fetched bulk job waits for urgent jobs in flight before it starts anyway: well
+ * inside its lock (handler timeout + 60 s), and long enough that, as with no bound, bulk
+ * jobs do not start while urgent ones are being processed.
+ */
+const MAX_BULK_HOLD_MS = 5000;
+
 export type JobProcessor = (job: Job, ticket: Ticket) => Promise<void>;
 
 /**
@@ -151,14 +158,16 @@ export class OrderedConsumer {
   }
 
   /**
-   * A bulk job starts on a later turn of the event loop, and only while no urgent job is in
+   * A bulk job starts on a later turn of the event loop, and while no urgent job is in
    * flight. Why: a pipelined fetch brings several jobs at once, and started together they
    * hold the event loop for tens of milliseconds (parsing, handlers, encoding) while an
-   * urgent job's reply waits unread on its own connection.
+   * urgent job's reply waits unread on its own connection. The wait for urgent jobs is
+   * bounded: this job's lock is running out meanwhile (nothing extends it), and under
+   * steady urgent traffic it would otherwise wait until another worker took it as stalled.
    */
   private async startBulk(job: Job, ticket: Ticket): Promise<void> {
     await nextTurn();
-    await this.options.gate.clear();
+    await this.options.gate.clear(MAX_BULK_HOLD_MS);
     await this.process(job, ticket);
   }
 

@@ -20,4 +20,14 @@ describe("UrgencyGate", () => {
     expect(released).toBe(true);
     expect(gate.busy).toBe(false);
   });
+
+  it("lets a bounded wait go after its time, and forgets it", async () => {
+    const gate = new UrgencyGate();
+    const leave = gate.enter();
+    const started = performance.now();
+    await gate.clear(20);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    expect(gate.waiting).toBe(0);
+    leave();
+  });
 });

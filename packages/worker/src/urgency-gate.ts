@@ -19,9 +19,33 @@ export class UrgencyGate {
     };
   }
 
-  /** Resolves at once when no urgent job is in flight, else when the last one leaves. */
-  clear(): Promise<void> {
-    return this.active === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  /**
+   * Resolves at once when no urgent job is in flight, else when the last one leaves, or
+   * after `maxWaitMs` if given (its waiter is then dropped, so waits never pile up).
+   */
+  clear(maxWaitMs?: number): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (maxWaitMs === undefined) {
+        this.waiters.push(resolve);
+        return;
+      }
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = this.waiters.indexOf(wake);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve();
+      }, maxWaitMs);
+      this.waiters.push(wake);
+    });
+  }
+
+  /** Callers waiting for the gate to clear (for tests). */
+  get waiting(): number {
+    return this.waiters.length;
   }
 
   get busy(): boolean {
