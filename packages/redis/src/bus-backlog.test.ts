@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseBusBacklog } from "./bus-backlog.js";
+import { liveOnly, parseBusBacklog } from "./bus-backlog.js";
 import { Keys } from "./keys.js";
+import { NODE_LIVENESS_MS } from "./presence.js";
 
 const line = (name: string, omem: number) =>
   `id=5 addr=127.0.0.1:50414 laddr=127.0.0.1:6379 fd=9 name=${name} age=3 idle=0 flags=P db=0 sub=2 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=1800 events=r cmd=subscribe user=default redir=-1 resp=2`;
@@ -25,5 +26,18 @@ describe("parseBusBacklog", () => {
   it("escapes the prefix: a dot is not a wildcard", () => {
     const list = line(`herald:${new Keys("aXb").subscriberName("n", "bulk")}`, 1);
     expect(parseBusBacklog(list, new Keys("a.b"))).toEqual([]);
+  });
+});
+
+describe("liveOnly", () => {
+  it("ignores subscribers of nodes that stopped heartbeating (a partitioned edge must not stall every worker)", () => {
+    const now = 1_000_000;
+    const backlog = [
+      { nodeId: "fresh", lane: "bulk" as const, bytes: 9e6 },
+      { nodeId: "silent", lane: "bulk" as const, bytes: 9e6 },
+      { nodeId: "unknown", lane: "bulk" as const, bytes: 9e6 },
+    ];
+    const nodes = ["fresh", String(now - 1000), "silent", String(now - NODE_LIVENESS_MS - 1)];
+    expect(liveOnly(backlog, nodes, now).map((b) => b.nodeId)).toEqual(["fresh"]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { CLIENT_NAME_PREFIX } from "./connection.js";
 import type { Keys, Lane } from "./keys.js";
+import { NODE_LIVENESS_MS } from "./presence.js";
 
 /** What Redis holds, unsent, for one node's subscriber connection. */
 export interface SubscriberBacklog {
@@ -11,16 +12,38 @@ export interface SubscriberBacklog {
 }
 
 /**
- * Reads how far behind each edge's bus subscribers are, from `CLIENT LIST TYPE pubsub`.
+ * Reads how far behind each live edge's bus subscribers are, from `CLIENT LIST TYPE pubsub`.
  *
  * Why the output buffer: it is where a slow edge's backlog piles up (Redis pushes every
  * PUBLISH at once, whatever the reader's pace), and where it is lost: past
  * `client-output-buffer-limit pubsub` Redis drops the connection and everything in it.
  * One command covers every node, with no cooperation from the edges.
+ *
+ * Only nodes that heartbeat count: an edge cut off without its TCP connection closing
+ * (a partition, a frozen host) keeps a subscriber whose buffer only grows, and must not
+ * hold every worker back for longer than the liveness window.
  */
 export async function readBusBacklog(redis: Redis, keys: Keys): Promise<SubscriberBacklog[]> {
-  const list = (await redis.call("CLIENT", "LIST", "TYPE", "pubsub")) as string;
-  return parseBusBacklog(list, keys);
+  const replies = await redis
+    .pipeline()
+    .call("CLIENT", "LIST", "TYPE", "pubsub")
+    .time()
+    .zrange(keys.nodes, "0", "-1", "WITHSCORES")
+    .exec();
+  if (!replies) throw new Error("pipeline aborted");
+  for (const [err] of replies) if (err) throw err;
+  const [list, [seconds, micros], nodes] = replies.map(([, value]) => value) as [string, [string, string], string[]];
+  const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  return liveOnly(parseBusBacklog(list, keys), nodes, nowMs);
+}
+
+/** Keeps the backlogs of nodes whose last heartbeat (from ZRANGE … WITHSCORES) is within the liveness window. */
+export function liveOnly(backlog: SubscriberBacklog[], nodesWithScores: string[], nowMs: number): SubscriberBacklog[] {
+  const live = new Set<string>();
+  for (let i = 0; i + 1 < nodesWithScores.length; i += 2) {
+    if (Number(nodesWithScores[i + 1]) >= nowMs - NODE_LIVENESS_MS) live.add(nodesWithScores[i] as string);
+  }
+  return backlog.filter((b) => live.has(b.nodeId));
 }
 
 /** The subscribers of one Herald deployment (`keys.prefix`) in a CLIENT LIST reply. */

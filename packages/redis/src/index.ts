@@ -1,5 +1,5 @@
 export { type BusHandlers, type DeliveryBatch, RedisBus, RedisBusSubscriber } from "./bus.js";
-export { parseBusBacklog, readBusBacklog, type SubscriberBacklog } from "./bus-backlog.js";
+export { liveOnly, parseBusBacklog, readBusBacklog, type SubscriberBacklog } from "./bus-backlog.js";
 export { CLIENT_NAME_PREFIX, type ConnectionOptions, closeRedis, connectRedis, waitReady } from "./connection.js";
 export { type Delivery, type DeliveryKind, decodeDeliveries, encodeDeliveries } from "./deliveries.js";
 export { Keys, type Lane, laneOf } from "./keys.js";
