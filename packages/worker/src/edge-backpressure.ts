@@ -65,7 +65,7 @@ export class EdgeBackpressure {
     return this.paused[lane] ? new Promise((r) => this.waiters[lane].push(r)) : Promise.resolve();
   }
 
-  /** One look at the subscribers' buffers; exposed for tests. */
+  /** One look at the subscribers' buffers (the timer's tick). */
   async poll(): Promise<void> {
     if (this.polling || this.unsupported) return;
     this.polling = true;
