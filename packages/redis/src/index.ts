@@ -1,6 +1,6 @@
 export { type BusHandlers, type DeliveryBatch, RedisBus, RedisBusSubscriber } from "./bus.js";
-export { liveOnly, parseBusBacklog, readBusBacklog, type SubscriberBacklog } from "./bus-backlog.js";
-export { CLIENT_NAME_PREFIX, type ConnectionOptions, closeRedis, connectRedis, waitReady } from "./connection.js";
+export { readBusBacklog, type SubscriberBacklog } from "./bus-backlog.js";
+export { type ConnectionOptions, closeRedis, connectRedis, waitReady } from "./connection.js";
 export { type Delivery, type DeliveryKind, decodeDeliveries, encodeDeliveries } from "./deliveries.js";
 export { Keys, type Lane, laneOf } from "./keys.js";
 export { freePort, type LocalRedis, redisReachable, startLocalRedis } from "./local-server.js";
