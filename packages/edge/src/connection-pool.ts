@@ -55,8 +55,14 @@ export class ConnectionPool<S = unknown> {
 
   /** Adds an admitted connection once its socket is open. */
   add(conn: Connection<S>): void {
-    const entry = this.users.get(conn.identity.userId);
-    if (!entry) throw new Error("ConnectionPool.add without admit");
+    let entry = this.users.get(conn.identity.userId);
+    if (!entry) {
+      // Not admitted (cannot happen through the socket handler): count it rather than throw
+      // inside a uWS callback, which would take every connection of the node down with it.
+      this.slots++;
+      entry = { slots: 1, open: NONE };
+      this.users.set(conn.identity.userId, entry);
+    }
     // Exact-size arrays: a spread would leave room for 16 more (136 bytes per user).
     entry.open = entry.open.length === 0 ? [conn] : entry.open.concat(conn);
   }
