@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from "./codes.js";
 import { HERALD_ERRORS } from "./errors.js";
-import { encodeMessageFrame, parseClientFrame } from "./frames.js";
+import { encodeMessageFrame, messageFrameEncoder, parseClientFrame } from "./frames.js";
 
 describe("client frames", () => {
   it("parses the four client frame types", () => {
@@ -26,6 +26,29 @@ describe("server frames", () => {
       encodeMessageFrame({ id: "i", channel: "user:a", event: "e", priority: "low", data: undefined, ts: 5 }),
     );
     expect(f).toEqual({ type: "message", id: "i", channel: "user:a", event: "e", priority: "low", data: null, ts: 5 });
+  });
+
+  it("writes byte for byte what JSON.stringify writes for the frame object, for every channel", () => {
+    const m = {
+      id: 'q"1\\',
+      event: "é\u2028\n",
+      priority: "high" as const,
+      data: { nested: [1, "two", { three: null }], emoji: "🙂", lone: "\ud800" },
+      ts: 1_700_000_000_123,
+    };
+    const frameFor = messageFrameEncoder(m);
+    for (const channel of ["user:a", 'odd"channel', "*"]) {
+      const expected = JSON.stringify({
+        type: "message",
+        id: m.id,
+        channel,
+        event: m.event,
+        priority: m.priority,
+        data: m.data,
+        ts: m.ts,
+      });
+      expect(frameFor(channel)).toBe(expected);
+    }
   });
 });
 

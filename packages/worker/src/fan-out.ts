@@ -1,4 +1,4 @@
-import { BROADCAST_CHANNEL, type Envelope, encodeMessageFrame, type Priority, userChannel } from "@herald/protocol";
+import { BROADCAST_CHANNEL, type Envelope, messageFrameEncoder, type Priority, userChannel } from "@herald/protocol";
 import type { Delivery, RedisBus } from "@herald/redis";
 import type { Ticket } from "./publish-sequencer.js";
 
@@ -23,17 +23,22 @@ export async function fanOut(
 ): Promise<FanOutResult> {
   const deliveries: Delivery[] = [];
   for (const m of messages) {
-    const base = { id: m.id, event: m.event, priority: m.priority, data: m.data, ts: m.ts };
+    const frameFor = messageFrameEncoder(m);
     const to = m.to;
     if ("user" in to) {
-      deliveries.push(user(to.user, m, encodeMessageFrame({ ...base, channel: userChannel(to.user) })));
+      deliveries.push(user(to.user, m, frameFor(userChannel(to.user))));
     } else if ("users" in to) {
-      for (const u of to.users) deliveries.push(user(u, m, encodeMessageFrame({ ...base, channel: userChannel(u) })));
+      for (const u of to.users) deliveries.push(user(u, m, frameFor(userChannel(u))));
     } else if ("channel" in to) {
-      const frame = encodeMessageFrame({ ...base, channel: to.channel });
-      deliveries.push({ kind: "topic", target: to.channel, priority: m.priority, ts: m.ts, frame });
+      deliveries.push({
+        kind: "topic",
+        target: to.channel,
+        priority: m.priority,
+        ts: m.ts,
+        frame: frameFor(to.channel),
+      });
     } else {
-      const frame = encodeMessageFrame({ ...base, channel: BROADCAST_CHANNEL });
+      const frame = frameFor(BROADCAST_CHANNEL);
       deliveries.push({ kind: "broadcast", target: "", priority: m.priority, ts: m.ts, frame });
     }
   }
