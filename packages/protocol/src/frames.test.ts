@@ -50,6 +50,11 @@ describe("server frames", () => {
       expect(frameFor(channel)).toBe(expected);
     }
   });
+
+  it("writes null for data JSON cannot express, so the frame stays valid JSON", () => {
+    const f = encodeMessageFrame({ id: "i", channel: "c", event: "e", priority: "low", data: () => 1, ts: 5 });
+    expect(JSON.parse(f).data).toBeNull();
+  });
 });
 
 describe("code registries", () => {

@@ -38,7 +38,9 @@ export type ServerFrame =
  */
 export function messageFrameEncoder(f: Omit<MessageFrame, "type" | "channel">): (channel: string) => string {
   const head = `{"type":"message","id":${JSON.stringify(f.id)},"channel":`;
-  const tail = `,"event":${JSON.stringify(f.event)},"priority":${JSON.stringify(f.priority)},"data":${JSON.stringify(f.data ?? null)},"ts":${JSON.stringify(f.ts)}}`;
+  // A handler may hand back data JSON cannot express (a function): null, never "undefined".
+  const data = JSON.stringify(f.data ?? null) ?? "null";
+  const tail = `,"event":${JSON.stringify(f.event)},"priority":${JSON.stringify(f.priority)},"data":${data},"ts":${JSON.stringify(f.ts)}}`;
   return (channel) => head + JSON.stringify(channel) + tail;
 }
 
