@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { CLIENT_NAME_PREFIX } from "./connection.js";
 import type { Keys, Lane } from "./keys.js";
-import { NODE_LIVENESS_MS } from "./presence.js";
+import { NODE_LIVENESS_MS, redisTimeMs } from "./presence.js";
 
 /** What Redis holds, unsent, for one node's subscriber connection. */
 export interface SubscriberBacklog {
@@ -32,9 +32,8 @@ export async function readBusBacklog(redis: Redis, keys: Keys): Promise<Subscrib
     .exec();
   if (!replies) throw new Error("pipeline aborted");
   for (const [err] of replies) if (err) throw err;
-  const [list, [seconds, micros], nodes] = replies.map(([, value]) => value) as [string, [string, string], string[]];
-  const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  return liveOnly(parseBusBacklog(list, keys), nodes, nowMs);
+  const [list, time, nodes] = replies.map(([, value]) => value) as [string, [string, string], string[]];
+  return liveOnly(parseBusBacklog(list, keys), nodes, redisTimeMs(time));
 }
 
 /** Keeps the backlogs of nodes whose last heartbeat (from ZRANGE … WITHSCORES) is within the liveness window. */

@@ -4,5 +4,5 @@ export { type ConnectionOptions, closeRedis, connectRedis, waitReady } from "./c
 export { type Delivery, type DeliveryKind, decodeDeliveries, encodeDeliveries } from "./deliveries.js";
 export { Keys, type Lane, laneOf } from "./keys.js";
 export { freePort, type LocalRedis, redisReachable, startLocalRedis } from "./local-server.js";
-export { NODE_LIVENESS_MS, RedisPresence, type UserPresence } from "./presence.js";
+export { NODE_LIVENESS_MS, RedisPresence, redisTimeMs, type UserPresence } from "./presence.js";
 export { defineScripts, type ScriptCommands, type ScriptedRedis } from "./scripts.js";

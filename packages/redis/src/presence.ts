@@ -3,6 +3,11 @@ import type { ScriptedRedis } from "./scripts.js";
 
 /** A node counts as dead when its heartbeat is older than this. */
 export const NODE_LIVENESS_MS = 30_000;
+
+/** Milliseconds since the epoch from a Redis TIME reply (the clock every heartbeat is scored by). */
+export function redisTimeMs([seconds, micros]: readonly (string | number)[]): number {
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
 const REAP_BATCH = 500;
 
 export interface UserPresence {
@@ -64,13 +69,10 @@ export class RedisPresence {
 
   /** A user's live connections across the cluster (nodes silent past the liveness window left out). */
   async lookup(user: string): Promise<UserPresence> {
-    const [all, [seconds, micros]] = await Promise.all([
-      this.redis.hgetall(this.keys.presence(user)),
-      this.redis.time(),
-    ]);
+    const [all, time] = await Promise.all([this.redis.hgetall(this.keys.presence(user)), this.redis.time()]);
     const nodes = Object.keys(all);
     const seen = nodes.length ? await this.redis.zmscore(this.keys.nodes, ...nodes) : [];
-    const oldest = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - NODE_LIVENESS_MS;
+    const oldest = redisTimeMs(time) - NODE_LIVENESS_MS;
     const live = nodes.filter((_, i) => seen[i] !== null && Number(seen[i]) >= oldest);
     const connections = live.reduce((sum, n) => sum + Number(all[n] ?? 0), 0);
     return { user, online: connections > 0, connections, nodes: live };

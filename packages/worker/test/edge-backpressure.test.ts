@@ -1,5 +1,5 @@
 import { createLogger } from "@herald/observability";
-import { closeRedis, connectRedis, Keys, type LocalRedis, startLocalRedis } from "@herald/redis";
+import { closeRedis, connectRedis, Keys, type LocalRedis, redisTimeMs, startLocalRedis } from "@herald/redis";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeBackpressure } from "../src/edge-backpressure.js";
@@ -29,8 +29,7 @@ afterAll(async () => {
 });
 
 const heartbeat = async (node: string, ageMs = 0) => {
-  const [s, us] = await commands.time();
-  await commands.zadd(keys.nodes, Number(s) * 1000 + Math.floor(Number(us) / 1000) - ageMs, node);
+  await commands.zadd(keys.nodes, redisTimeMs(await commands.time()) - ageMs, node);
 };
 
 async function flood(): Promise<void> {
