@@ -5,22 +5,19 @@
 // Usage: node scripts/bench/cpu-per-message.mjs [--rate 25000] [--seconds 8] [--users 1000]
 import { Fleet } from "./lib/fleet.mjs";
 import { measure } from "./lib/measure.mjs";
+import { numberOption } from "./lib/options.mjs";
 import { processStats, SYSTEMS } from "./lib/systems.mjs";
 
-const arg = (n, d) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
-};
 const sys = await SYSTEMS.herald({ via: "sdk" });
 const fleet = await Fleet.start(2);
 try {
-  const users = Array.from({ length: arg("users", 1000) }, (_, i) => `u${i}`);
+  const users = Array.from({ length: numberOption("users", 1000) }, (_, i) => `u${i}`);
   await fleet.open({ protocol: "herald", ports: sys.ports, secret: sys.secret }, users);
   const pids = { edge: sys.pids[0], worker: sys.workerPids[0] };
   const before = {};
   for (const [role, pid] of Object.entries(pids)) before[role] = await processStats(pid);
   const m = await measure(fleet, () =>
-    sys.targeted({ users, rate: arg("rate", 25_000), seconds: arg("seconds", 8), size: 200 }),
+    sys.targeted({ users, rate: numberOption("rate", 25_000), seconds: numberOption("seconds", 8), size: 200 }),
   );
   const parts = [];
   for (const [role, pid] of Object.entries(pids)) {

@@ -8,13 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Fleet } from "./lib/fleet.mjs";
+import { numberOption } from "./lib/options.mjs";
 import { SYSTEMS } from "./lib/systems.mjs";
 
-const arg = (n, d) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
-};
-const n = arg("connections", 10_000);
+const n = numberOption("connections", 10_000);
 const dir = mkdtempSync(join(tmpdir(), "herald-heap-"));
 const sys = await SYSTEMS.herald({
   env: { HERALD_HEARTBEAT_SECONDS: "8" },
@@ -50,7 +47,7 @@ try {
     rows.push({ key, bytes: (v.size - b.size) / opened.opened, objects: (v.count - b.count) / opened.opened });
   }
   console.log(`${opened.opened} connections: ${(total / opened.opened).toFixed(0)} B of live JS heap each`);
-  for (const r of rows.sort((a, b) => b.bytes - a.bytes).slice(0, arg("top", 12))) {
+  for (const r of rows.sort((a, b) => b.bytes - a.bytes).slice(0, numberOption("top", 12))) {
     console.log(`  ${r.bytes.toFixed(1).padStart(7)} B  ${r.objects.toFixed(2).padStart(5)} objects  ${r.key}`);
   }
 } finally {

@@ -7,24 +7,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Fleet } from "./lib/fleet.mjs";
 import { measure } from "./lib/measure.mjs";
+import { option } from "./lib/options.mjs";
 import { SYSTEMS } from "./lib/systems.mjs";
 
-const arg = (n, d) => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i >= 0 ? process.argv[i + 1] : d;
-};
 const dir = mkdtempSync(join(tmpdir(), "herald-prof-"));
 const sys = await SYSTEMS.herald({
-  via: arg("via", "sdk"),
+  via: option("via", "sdk"),
   nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   edgeNodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   graceful: true,
 });
 const fleet = await Fleet.start(2);
-const users = Array.from({ length: Number(arg("users", 1000)) }, (_, i) => `u${i}`);
+const users = Array.from({ length: Number(option("users", 1000)) }, (_, i) => `u${i}`);
 await fleet.open({ protocol: "herald", ports: sys.ports, secret: sys.secret }, users);
 const m = await measure(fleet, () =>
-  sys.targeted({ users, rate: Number(arg("rate", 10000)), seconds: Number(arg("seconds", 5)), size: 200 }),
+  sys.targeted({ users, rate: Number(option("rate", 10000)), seconds: Number(option("seconds", 5)), size: 200 }),
 );
 console.log(
   `achieved ${Math.round(m.rate)}/s, lost ${m.accepted - m.frames}, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms`,
@@ -43,7 +40,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
     self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(arg("top", 14)));
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(option("top", 14)));
   console.log(`\n${file} (${(total / 1e6).toFixed(1)} s sampled)`);
   for (const [k, v] of top) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
 }

@@ -8,14 +8,11 @@ import { performance } from "node:perf_hooks";
 import { startLocalRedis } from "@herald/redis";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { numberOption } from "./lib/options.mjs";
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const BACKLOG = arg("backlog", 2000);
-const RUNS = arg("runs", 5);
-const WORK_MS = arg("work", 2); // simulated handler time per job (ms)
+const BACKLOG = numberOption("backlog", 2000);
+const RUNS = numberOption("runs", 5);
+const WORK_MS = numberOption("work", 2); // simulated handler time per job (ms)
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const redis = await startLocalRedis();
