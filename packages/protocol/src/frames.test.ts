@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from "./codes.js";
 import { HERALD_ERRORS } from "./errors.js";
-import { encodeMessageFrame, messageFrameEncoder, parseClientFrame } from "./frames.js";
+import { messageFrameEncoder, parseClientFrame } from "./frames.js";
 
 describe("client frames", () => {
   it("parses the four client frame types", () => {
@@ -23,7 +23,7 @@ describe("client frames", () => {
 describe("server frames", () => {
   it("encodes a message frame with the contract's fields, data null when absent", () => {
     const f = JSON.parse(
-      encodeMessageFrame({ id: "i", channel: "user:a", event: "e", priority: "low", data: undefined, ts: 5 }),
+      messageFrameEncoder({ id: "i", event: "e", priority: "low", data: undefined, ts: 5 })("user:a"),
     );
     expect(f).toEqual({ type: "message", id: "i", channel: "user:a", event: "e", priority: "low", data: null, ts: 5 });
   });
@@ -52,7 +52,7 @@ describe("server frames", () => {
   });
 
   it("writes null for data JSON cannot express, so the frame stays valid JSON", () => {
-    const f = encodeMessageFrame({ id: "i", channel: "c", event: "e", priority: "low", data: () => 1, ts: 5 });
+    const f = messageFrameEncoder({ id: "i", event: "e", priority: "low", data: () => 1, ts: 5 })("c");
     expect(JSON.parse(f).data).toBeNull();
   });
 });

@@ -44,11 +44,6 @@ export function messageFrameEncoder(f: Omit<MessageFrame, "type" | "channel">): 
   return (channel) => head + JSON.stringify(channel) + tail;
 }
 
-/** Encodes a single message frame (see messageFrameEncoder). */
-export function encodeMessageFrame(f: Omit<MessageFrame, "type">): string {
-  return messageFrameEncoder(f)(f.channel);
-}
-
 export function encodeFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
