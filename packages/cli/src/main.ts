@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
       const [user, ...channels] = args;
       const secret = process.env.HERALD_JWT_SECRET;
       if (!user || !secret) throw new Error("usage: HERALD_JWT_SECRET=… herald token <user> [channel-pattern…]");
-      process.stdout.write(`${await signToken(secret, user, channels)}\n`);
+      process.stdout.write(`${signToken(secret, user, channels)}\n`);
       return 0;
     }
     case undefined:

@@ -148,7 +148,7 @@ export async function runRole(config: Config): Promise<void> {
 }
 
 async function announceDevSecrets(log: Logger, port: number, secret: string, apiKey: string): Promise<void> {
-  const token = await signToken(secret, "alice", ["demo:*"]);
+  const token = signToken(secret, "alice", ["demo:*"]);
   log.info({ sampleToken: token, apiKey, port }, "dev mode: generated HERALD_JWT_SECRET and HERALD_API_KEYS");
   process.stderr.write(
     [

@@ -22,8 +22,8 @@ const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * The connections one edge holds, grouped per user (a user with several tabs has
- * several). A slot is taken at admission, before the async upgrade completes, so
- * concurrent upgrades cannot overshoot the limits; it is given back on release.
+ * several). A slot is taken at admission, in the upgrade handler before the socket
+ * opens, so upgrades cannot overshoot the limits; it is given back on release.
  */
 export class ConnectionPool<S = unknown> {
   private readonly users = new Map<string, UserEntry<S>>();

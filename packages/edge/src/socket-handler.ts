@@ -67,48 +67,47 @@ export function socketHandler(deps: SocketDeps) {
       encodeFrame(channel ? { type: "error", code, message, channel } : { type: "error", code, message }),
     );
   };
-  const refuse = (reply: Reply, status: string, reason: string, message: string) => {
+  const refuse = (res: HttpResponse, status: string, reason: string, message: string) => {
     metrics.upgradesRefused.inc({ reason });
-    reply.json(status, { error: reason, message }, {}, true);
+    new Reply(res).json(status, { error: reason, message }, {}, true);
   };
 
+  // Synchronous from start to end: uWS has corked the response for this call, and an upgrade
+  // completed inside that cork costs one write for the 101 (an upgrade after an await had to go
+  // uncorked, one write per header line, because uWS 20.30 can close a socket upgraded in a
+  // later cork: uWebSockets #1928). `npm run bench -- --only connections`: see the README.
   const upgrade = (res: HttpResponse, req: HttpRequest, context: unknown): void => {
-    const reply = new Reply(res);
-    // Copy everything out of req now: it is invalid after the first await.
-    const header = req.getHeader("authorization");
-    const token = req.getQuery("token") || (/^Bearer\s+(.+)$/i.exec(header)?.[1] ?? "");
-    const since = req.getQuery("since");
-    const key = req.getHeader("sec-websocket-key");
-    const protocol = req.getHeader("sec-websocket-protocol");
-    const extensions = req.getHeader("sec-websocket-extensions");
     if (deps.draining()) {
-      refuse(reply, STATUS.unavailable, "draining", "this node is draining; connect to another");
+      refuse(res, STATUS.unavailable, "draining", "this node is draining; connect to another");
       return;
     }
-    deps.verifier.verify(token).then((verdict) => {
-      if (!reply.open) return;
-      if (!verdict.ok) {
-        refuse(reply, STATUS.unauthorized, "unauthorized", verdict.reason);
-        return;
-      }
-      const userId = verdict.identity.userId;
-      const admission = pool.admit(userId);
-      if (admission === "node_full") {
-        refuse(reply, STATUS.unavailable, "node_full", "this node is at its connection limit");
-        return;
-      }
-      if (admission === "user_full") {
-        refuse(reply, STATUS.tooMany, "user_full", "too many connections for this user");
-        return;
-      }
-      const conn = newConnection<Ws>(randomUUID(), verdict.identity, Date.now(), options.frameBurst);
-      if (since) conn.resumeFrom = since;
-      // Not inside res.cork: in this uWS build, upgrading within a cork drops the new socket
-      // now and then (1006 right after the 101; every time under --cpu-prof), as if the cork's
-      // epilogue touched the socket the upgrade had just moved. Measured with a 10-connect probe
-      // under --cpu-prof: 1 in 10 failed with the cork, 0 in 50 without.
-      res.upgrade(conn, key, protocol, extensions, context as never);
-    });
+    const header = req.getHeader("authorization");
+    const token = req.getQuery("token") || (/^Bearer\s+(.+)$/i.exec(header)?.[1] ?? "");
+    const verdict = deps.verifier.verify(token);
+    if (!verdict.ok) {
+      refuse(res, STATUS.unauthorized, "unauthorized", verdict.reason);
+      return;
+    }
+    const userId = verdict.identity.userId;
+    const admission = pool.admit(userId);
+    if (admission === "node_full") {
+      refuse(res, STATUS.unavailable, "node_full", "this node is at its connection limit");
+      return;
+    }
+    if (admission === "user_full") {
+      refuse(res, STATUS.tooMany, "user_full", "too many connections for this user");
+      return;
+    }
+    const conn = newConnection<Ws>(randomUUID(), verdict.identity, Date.now(), options.frameBurst);
+    const since = req.getQuery("since");
+    if (since) conn.resumeFrom = since;
+    res.upgrade(
+      conn,
+      req.getHeader("sec-websocket-key"),
+      req.getHeader("sec-websocket-protocol"),
+      req.getHeader("sec-websocket-extensions"),
+      context as never,
+    );
   };
 
   const open = (ws: Ws): void => {

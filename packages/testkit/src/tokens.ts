@@ -1,14 +1,11 @@
-import { SignJWT } from "jose";
+import { createSigner } from "fast-jwt";
 
-export function signToken(
+/** A client token (HS256) for `sub`, with extra claims; `expiresIn` as fast-jwt reads it ("1h", "-1s", ms). */
+export async function signToken(
   secret: string,
   sub: string,
   claims: Record<string, unknown> = {},
-  expiresIn = "1h",
+  expiresIn: string | number = "1h",
 ): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(sub)
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(secret));
+  return createSigner({ key: secret, algorithm: "HS256", expiresIn })({ ...claims, sub });
 }

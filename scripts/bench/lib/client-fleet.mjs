@@ -4,8 +4,9 @@
 //   {cmd:"open", protocol, port(s), users, subscribe, secret?, appKey?}  -> {type:"ready", opened, ms}
 //   {cmd:"reset"} -> zero counters;  {cmd:"report"} -> {type:"report", frames, hist}
 //   {cmd:"exit"}
+
+import { signToken } from "@herald/testkit";
 import * as hdr from "hdr-histogram-js";
-import { SignJWT } from "jose";
 import { openSocket, readTs } from "./lean-client.mjs";
 
 let frames = 0;
@@ -39,24 +40,10 @@ function onText(buf, start, end) {
 }
 
 /** Per protocol: the path to connect to, the frames to send once connected, and what "live" looks like. */
-const keys = new Map();
-/** The signing key, imported once per secret (raw bytes would be imported again per token). */
-const signingKey = (secret) => {
-  if (!keys.has(secret)) {
-    const raw = new TextEncoder().encode(secret);
-    keys.set(secret, crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]));
-  }
-  return keys.get(secret);
-};
-
 const PROTOCOLS = {
   async herald({ user, subscribe, secret }) {
     const claims = subscribe ? { channels: [subscribe] } : {};
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: "HS256" })
-      .setSubject(user)
-      .setExpirationTime("2h")
-      .sign(await signingKey(secret));
+    const token = await signToken(secret, user, claims, "2h");
     return {
       path: `/v1/ws?token=${token}`,
       onOpen: (c) => subscribe && c.sendText(JSON.stringify({ type: "subscribe", channel: subscribe })),
@@ -86,8 +73,7 @@ const PROTOCOLS = {
   },
 };
 
-async function openOne(spec, port, user) {
-  const p = await PROTOCOLS[spec.protocol]({ ...spec, user });
+async function openOne(p, port) {
   let resolveLive;
   const live = new Promise((r) => (resolveLive = r));
   let isLive = false;
@@ -113,6 +99,9 @@ async function openOne(spec, port, user) {
 process.on("message", async (m) => {
   if (m.cmd === "open") {
     trackCritical = Boolean(m.trackCritical);
+    // Tokens are minted before the clock starts: a real client arrives with its token, and the
+    // server's connect rate should not include the load generator's signing.
+    const specs = await Promise.all(m.users.map((user) => PROTOCOLS[m.protocol]({ ...m, user })));
     const started = Date.now();
     const ports = m.ports ?? [m.port];
     const concurrency = m.concurrency ?? 64;
@@ -122,7 +111,7 @@ process.on("message", async (m) => {
       while (next < m.users.length) {
         const i = next++;
         try {
-          sockets.push(await openOne(m, ports[i % ports.length], m.users[i]));
+          sockets.push(await openOne(specs[i], ports[i % ports.length]));
         } catch (err) {
           failed++;
           if (failed <= 3) process.stderr.write(`fleet: connect failed: ${err.message}\n`);
