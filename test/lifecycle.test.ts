@@ -1,4 +1,4 @@
-import { waitFor } from "@herald/testkit";
+import { type HeraldProcess, waitFor } from "@herald/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gateway, msg } from "./support/gateway.js";
 
@@ -28,6 +28,16 @@ describe("connection lifecycle", () => {
       clearInterval(pinger);
       active.close();
     }
+  });
+
+  it("keeps an edge's young generation at V8's initial size; a worker's grows as V8 decides", async () => {
+    // An edge with idle connections pays for a grown young generation in RSS and never gets it back
+    // (packages/cli/src/young-generation.ts); loading the CLI alone grows an unpinned one 16-fold.
+    const youngBytes = (p: HeraldProcess) => g.metric(p, "nodejs_heap_space_size_total_bytes", { space: "new" });
+    const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => g.connect(`young-${i}`)));
+    expect(await youngBytes(g.edges[0] as HeraldProcess)).toBe(2 * 2 ** 20);
+    expect(await youngBytes(g.workers[0] as HeraldProcess)).toBeGreaterThan(2 * 2 ** 20);
+    for (const c of clients) c.close();
   });
 
   it("announces the heartbeat in welcome and caps connections per user", async () => {
