@@ -31,6 +31,17 @@ export interface OrderedConsumerOptions {
  */
 const MAX_BULK_HOLD_MS = 5000;
 
+/**
+ * Bulk jobs in flight at once while urgent jobs flow (one entered within URGENT_FLOW_MS).
+ * Why: every bulk job in flight is queued work in this event loop, in Redis and on the
+ * edge that an urgent job waits behind on a busy machine, and on saturated cores more of
+ * them do not drain faster. Measured with a 100,000 low backlog drained while critical
+ * messages arrive at 100/s (priority scenario): critical p50 28-37 -> 12-15 ms, drains
+ * alike (docs/performance.md). With no urgent traffic the configured concurrency applies.
+ */
+const BULK_CONCURRENCY_WHILE_URGENT = 2;
+const URGENT_FLOW_MS = 1000;
+
 export type JobProcessor = (job: Job, ticket: Ticket) => Promise<void>;
 
 /**
@@ -81,7 +92,7 @@ export class OrderedConsumer {
   private async run(): Promise<void> {
     let drained = false;
     while (!this.closing) {
-      const free = this.options.concurrency - this.inFlight.size;
+      const free = this.slots() - this.inFlight.size;
       if (free <= 0) {
         await Promise.race(this.inFlight);
         continue;
@@ -110,6 +121,13 @@ export class OrderedConsumer {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+  }
+
+  /** How many jobs may be in flight now: fewer bulk ones while urgent jobs flow. */
+  private slots(): number {
+    const { lane, gate, concurrency } = this.options;
+    if (lane === "bulk" && gate.flowing(URGENT_FLOW_MS)) return Math.min(concurrency, BULK_CONCURRENCY_WHILE_URGENT);
+    return concurrency;
   }
 
   /** Fetches one job and starts it with the ticket taken now; false when the queue had none. */

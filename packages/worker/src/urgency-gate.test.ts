@@ -30,4 +30,18 @@ describe("UrgencyGate", () => {
     expect(gate.waiting).toBe(0);
     leave();
   });
+
+  it("says urgent work is flowing while a job is in flight and for a window after the last one entered", async () => {
+    const gate = new UrgencyGate();
+    expect(gate.flowing(50)).toBe(false);
+    const leave = gate.enter();
+    await new Promise((r) => setTimeout(r, 70));
+    expect(gate.flowing(50)).toBe(true); // still in flight, however long ago it entered
+    leave();
+    expect(gate.flowing(50)).toBe(false); // left, and entered more than 50 ms ago
+    gate.enter()();
+    expect(gate.flowing(50)).toBe(true); // entered just now
+    await new Promise((r) => setTimeout(r, 70));
+    expect(gate.flowing(50)).toBe(false);
+  });
 });

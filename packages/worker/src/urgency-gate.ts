@@ -7,10 +7,13 @@
 export class UrgencyGate {
   private active = 0;
   private waiters: (() => void)[] = [];
+  /** When an urgent job last entered (ms, performance.now()); -Infinity before the first. */
+  private lastEntered = Number.NEGATIVE_INFINITY;
 
   /** Marks an urgent job in flight until the returned function is called. */
   enter(): () => void {
     this.active++;
+    this.lastEntered = performance.now();
     let left = false;
     return () => {
       if (left) return;
@@ -50,5 +53,10 @@ export class UrgencyGate {
 
   get busy(): boolean {
     return this.active > 0;
+  }
+
+  /** True while an urgent job is in flight or one entered within the last `windowMs`. */
+  flowing(windowMs: number): boolean {
+    return this.active > 0 || performance.now() - this.lastEntered < windowMs;
   }
 }
