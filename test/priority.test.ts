@@ -36,6 +36,15 @@ describe("priority queues", () => {
         .filter((f) => f.event === "slow-low")
         .map((f) => (f.data as { i: number }).i);
       expect(lows).toEqual(low.map((_, i) => i));
+      // The queue wait metric saw it: the backlog's later jobs waited over a second, the critical one less.
+      const worker = g.workers[0] as (typeof g.workers)[number];
+      const wait = (labels: Record<string, string>, series = "count") =>
+        g.metric(worker, `herald_worker_queue_wait_seconds_${series}`, labels);
+      const lowJobs = await wait({ priority: "low" });
+      expect(lowJobs).toBeGreaterThanOrEqual(2);
+      expect(await wait({ priority: "low", le: "1" }, "bucket")).toBeLessThan(lowJobs);
+      expect(await wait({ priority: "critical" })).toBe(1);
+      expect(await wait({ priority: "critical", le: "1" }, "bucket")).toBe(1);
     } finally {
       await producer.close();
       c.close();

@@ -5,6 +5,7 @@ export type Outcome = "delivered" | "dropped" | "expired" | "retried" | "dead" |
 export class WorkerMetrics {
   readonly messages: Counter<"priority" | "outcome">;
   readonly jobSeconds: Histogram<"priority">;
+  readonly queueWaitSeconds: Histogram<"priority">;
   readonly unrouted: Counter<"priority">;
   readonly deadTrimmed: Counter;
   readonly busBacklog: Gauge<"lane">;
@@ -24,6 +25,13 @@ export class WorkerMetrics {
       help: "Time to process one packed job (handlers, routing, publish)",
       labelNames: ["priority"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+      registers,
+    });
+    this.queueWaitSeconds = new Histogram({
+      name: "herald_worker_queue_wait_seconds",
+      help: "From a job's enqueue (producer's clock, less any delay it was given) to a worker starting it",
+      labelNames: ["priority"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
       registers,
     });
     this.unrouted = new Counter({

@@ -100,7 +100,11 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
           lane: laneOf(priority),
           backpressure,
         },
-        (job, ticket) => processor.process(priority, job.data, job.id, ticket),
+        (job, ticket) => {
+          const waitedMs = Date.now() - job.timestamp - (job.opts.delay ?? 0);
+          metrics.queueWaitSeconds.observe({ priority }, Math.max(0, waitedMs) / 1000);
+          return processor.process(priority, job.data, job.id, ticket);
+        },
         log,
         (job, err) => onFailed(priority, job, err),
       ),

@@ -69,7 +69,7 @@ export default async function priority({ full, log }) {
       log(
         await scrape(
           sys.workerPorts[0] ?? 0,
-          /^herald_worker_job_duration_seconds_(bucket\{le="(0.01|0.05|0.25|1)"|count).*critical/,
+          /^herald_worker_(job_duration|queue_wait)_seconds_(bucket\{le="(0.01|0.05|0.1|0.25|1)"|count).*critical/,
         ),
       );
     }
