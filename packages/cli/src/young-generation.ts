@@ -9,8 +9,8 @@ const SIZED_BY_OPERATOR = /--(max|min)-semi-space-size|--semi-space-growth-facto
  * Why: during a burst of connects most young objects survive (they are the connections), and
  * V8 answers by doubling the young generation up to 16 MiB semi-spaces: 30 MiB more RSS that
  * it keeps while the node idles with its connections. Pinned, an idle edge at 19,900
- * connections measured 1,125 instead of 2,259 bytes of RSS per connection; WebSocket delivery
- * CPU did not move measurably, HTTP ingest on the edge cost about 5-9% more CPU (README,
+ * connections measured 1,281 instead of 2,259 bytes of RSS per connection; edge CPU per
+ * message rose about 4% on HTTP ingest, and within the noise on WebSocket delivery (README,
  * "Memory"). `--max-semi-space-size` is read only at start-up, but the growth factor is read
  * at each growth, so setting it to 1 here holds the young generation where it is.
  *

@@ -75,7 +75,7 @@ export function socketHandler(deps: SocketDeps) {
   // Synchronous from start to end: uWS has corked the response for this call, and an upgrade
   // completed inside that cork costs one write for the 101 (an upgrade after an await had to go
   // uncorked, one write per header line, because uWS 20.30 can close a socket upgraded in a
-  // later cork: uWebSockets #1928). `npm run bench -- --only connections`: see the README.
+  // later cork: uWebSockets #1928). Measured in docs/performance.md, "What bounds connection setup".
   const upgrade = (res: HttpResponse, req: HttpRequest, context: unknown): void => {
     if (deps.draining()) {
       refuse(res, STATUS.unavailable, "draining", "this node is draining; connect to another");
