@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // CPU per delivered message of the edge and the worker (from /proc), at a fixed targeted rate
 // below the knee: steadier than achieved rates for before/after comparisons of a hot path.
+// The baseline, in the same run: raw uWS sending the same messages from its own process (its
+// CPU per message is the floor the edge's one write per targeted message sits on).
 // Run it on two checkouts, alternating, and compare medians.
 // Usage: node scripts/bench/cpu-per-message.mjs [--rate 25000] [--seconds 8] [--users 1000]
 import { Fleet } from "./lib/fleet.mjs";
@@ -8,25 +10,36 @@ import { measure } from "./lib/measure.mjs";
 import { numberOption } from "./lib/options.mjs";
 import { processStats, SYSTEMS } from "./lib/systems.mjs";
 
-const sys = await SYSTEMS.herald({ via: "sdk" });
-const fleet = await Fleet.start(2);
-try {
-  const users = Array.from({ length: numberOption("users", 1000) }, (_, i) => `u${i}`);
-  await fleet.open({ protocol: "herald", ports: sys.ports, secret: sys.secret }, users);
-  const pids = { edge: sys.pids[0], worker: sys.workerPids[0] };
-  const before = {};
-  for (const [role, pid] of Object.entries(pids)) before[role] = await processStats(pid);
-  const m = await measure(fleet, () =>
-    sys.targeted({ users, rate: numberOption("rate", 25_000), seconds: numberOption("seconds", 8), size: 200 }),
-  );
-  const parts = [];
-  for (const [role, pid] of Object.entries(pids)) {
-    const cpu = (await processStats(pid)).cpuSeconds - before[role].cpuSeconds;
-    parts.push(`${role} ${((cpu * 1e6) / m.frames).toFixed(1)} µs/msg`);
+const users = Array.from({ length: numberOption("users", 1000) }, (_, i) => `u${i}`);
+const load = { users, rate: numberOption("rate", 25_000), seconds: numberOption("seconds", 8), size: 200 };
+
+/** Runs the load against a system; returns the delivered rate, loss and CPU µs per message per process. */
+async function cpuPerMessage(sys, pids) {
+  const fleet = await Fleet.start(2);
+  try {
+    await fleet.open({ protocol: sys.protocol, ports: sys.ports, secret: sys.secret }, users);
+    const before = {};
+    for (const [role, pid] of Object.entries(pids)) before[role] = await processStats(pid);
+    const m = await measure(fleet, () => sys.targeted(load));
+    const perMessage = {};
+    for (const [role, pid] of Object.entries(pids)) {
+      perMessage[role] = (((await processStats(pid)).cpuSeconds - before[role].cpuSeconds) * 1e6) / m.frames;
+    }
+    return { rate: m.rate, lost: m.accepted - m.frames, perMessage };
+  } finally {
+    await fleet.stop();
+    await sys.stop();
   }
-  console.log(`${Math.round(m.rate)}/s delivered, lost ${m.accepted - m.frames}: ${parts.join(", ")}`);
-} finally {
-  await fleet.stop();
-  await sys.stop();
 }
+
+const us = (v) => `${v.toFixed(1)} µs/msg`;
+const rawSys = await SYSTEMS["raw-uws"]();
+const raw = await cpuPerMessage(rawSys, { raw: rawSys.pids[0] });
+const heraldSys = await SYSTEMS.herald({ via: "sdk" });
+const herald = await cpuPerMessage(heraldSys, { edge: heraldSys.pids[0], worker: heraldSys.workerPids[0] });
+console.log(`raw uWS: ${Math.round(raw.rate)}/s delivered, ${us(raw.perMessage.raw)} (its in-process sender included)`);
+console.log(
+  `Herald: ${Math.round(herald.rate)}/s delivered, lost ${herald.lost}: edge ${us(herald.perMessage.edge)} ` +
+    `(${(herald.perMessage.edge / raw.perMessage.raw).toFixed(2)}x raw uWS), worker ${us(herald.perMessage.worker)}`,
+);
 process.exit(0);
