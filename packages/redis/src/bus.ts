@@ -1,7 +1,8 @@
 import type { Priority } from "@herald/protocol";
 import type { Redis } from "ioredis";
+import { bulkSliceMs } from "./bulk-slices.js";
 import { Inbox } from "./bus-inbox.js";
-import { type Delivery, decodeDeliveries, encodeDelivery } from "./deliveries.js";
+import { carriesPublishes, type Delivery, decodeDeliveries, encodeDelivery } from "./deliveries.js";
 import { type Keys, type Lane, laneOf } from "./keys.js";
 import { NODE_LIVENESS_MS } from "./presence.js";
 import type { ScriptedRedis } from "./scripts.js";
@@ -79,19 +80,6 @@ export interface BusHandlers {
 
 /** How the edge takes bulk payloads: in slices, bounded (see Inbox). */
 const BULK_INBOX = { highWaterBytes: 4 << 20, lowWaterBytes: 1 << 20 };
-/**
- * Bulk slices are short (4 ms) while urgent deliveries are flowing, so each waits at most
- * one short slice; otherwise long (250 ms). Why not always short: uWS sends what was
- * published to a topic once per event-loop turn, one write per subscriber, so short slices
- * mean fewer messages per write. Measured, broadcast frames/s to 1,000 subscribers: 4 ms
- * slices 1.28–1.41M, 100 ms 1.64–1.84M; to 5,000: 50 ms 1.42–1.48M, 200 ms 1.64–1.69M,
- * 250 ms 1.75–1.77M, 1 s 1.92M, handled inline (no inbox) 1.85–1.90M. The cost of 250 ms:
- * the first urgent delivery after a quiet second may wait one long slice.
- */
-const SHORT_SLICE_MS = 4;
-const LONG_SLICE_MS = 250;
-/** Urgent deliveries count as flowing for this long after the last one. */
-const URGENT_RECENT_MS = 1000;
 
 /**
  * The edge's side of the bus: takes the deliveries for one node, and broadcasts, from two
@@ -103,6 +91,7 @@ const URGENT_RECENT_MS = 1000;
 export class RedisBusSubscriber {
   private inbox: Inbox | undefined;
   private lastUrgentAt = Number.NEGATIVE_INFINITY;
+  private lastBulkPublishAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly keys: Keys,
@@ -136,8 +125,10 @@ export class RedisBusSubscriber {
           handle(payload);
         };
         if (lane === "bulk") {
-          const sliceMs = () =>
-            performance.now() - this.lastUrgentAt < URGENT_RECENT_MS ? SHORT_SLICE_MS : LONG_SLICE_MS;
+          const sliceMs = () => {
+            const now = performance.now();
+            return bulkSliceMs(now - this.lastUrgentAt, now - this.lastBulkPublishAt);
+          };
           const inbox = new Inbox(
             { ...BULK_INBOX, sliceMs },
             {
@@ -147,7 +138,10 @@ export class RedisBusSubscriber {
             },
           );
           this.inbox = inbox;
-          take = (payload) => inbox.push(payload);
+          take = (payload) => {
+            if (carriesPublishes(payload)) this.lastBulkPublishAt = performance.now();
+            inbox.push(payload);
+          };
         }
         subscriber.on("message", (channel: string, payload: string) => {
           if (channel === mine || channel === all) take(payload);

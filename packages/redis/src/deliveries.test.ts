@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Delivery, decodeDeliveries, encodeDeliveries } from "./deliveries.js";
+import { carriesPublishes, type Delivery, decodeDeliveries, encodeDeliveries } from "./deliveries.js";
 
 describe("delivery packing", () => {
   it("round-trips deliveries of every kind, frames with tabs escaped by JSON", () => {
@@ -18,5 +18,20 @@ describe("delivery packing", () => {
     const out: Delivery[] = [];
     expect(decodeDeliveries(`garbage\n${good}\nz9\t1\tx\t{}`, (d) => out.push(d))).toBe(2);
     expect(out).toHaveLength(1);
+  });
+
+  it("tells payloads that publish to topics from those of user deliveries only", () => {
+    const d = (kind: Delivery["kind"], target: string): Delivery => ({
+      kind,
+      target,
+      priority: "low",
+      ts: 1,
+      // A frame whose text holds a newline escape and kind-like letters must not count.
+      frame: JSON.stringify({ type: "message", data: "line\nb t\tu" }),
+    });
+    expect(carriesPublishes(encodeDeliveries([d("user", "a"), d("user", "b")]))).toBe(false);
+    expect(carriesPublishes(encodeDeliveries([d("user", "a"), d("topic", "team:7")]))).toBe(true);
+    expect(carriesPublishes(encodeDeliveries([d("broadcast", "")]))).toBe(true);
+    expect(carriesPublishes(encodeDeliveries([d("topic", "team:7"), d("user", "a")]))).toBe(true);
   });
 });

@@ -31,6 +31,21 @@ export function encodeDeliveries(list: readonly Delivery[]): string {
   return list.map(encodeDelivery).join("\n");
 }
 
+/**
+ * Whether a packed payload holds a topic or broadcast delivery (an `app.publish` on the
+ * edge) rather than only user deliveries. A line starts a payload or follows a newline,
+ * and frames hold no raw newline, so the kind characters can be found without decoding.
+ */
+export function carriesPublishes(payload: string): boolean {
+  const first = payload.charAt(0);
+  return (
+    first === KIND_CHAR.topic ||
+    first === KIND_CHAR.broadcast ||
+    payload.includes(`\n${KIND_CHAR.topic}`) ||
+    payload.includes(`\n${KIND_CHAR.broadcast}`)
+  );
+}
+
 /** Calls `each` for every well-formed line; returns how many lines were malformed. */
 export function decodeDeliveries(payload: string, each: (d: Delivery) => void): number {
   let bad = 0;
