@@ -18,7 +18,7 @@ describe("ConnectionPool", () => {
     pool.add(a2);
     expect([...pool.connectionsOf("alice")]).toEqual([a1, a2]);
     expect(pool.size).toBe(3);
-    pool.release("alice", a1);
+    pool.release(a1);
     expect([...pool.connectionsOf("alice")]).toEqual([a2]);
     expect(pool.admit("carol")).toBe("ok");
   });
@@ -26,10 +26,10 @@ describe("ConnectionPool", () => {
   it("gives back the slot of an upgrade that never opened", () => {
     const pool = new ConnectionPool({ maxConnections: 1, maxConnectionsPerUser: 1 });
     expect(pool.admit("alice")).toBe("ok");
-    pool.release("alice");
+    pool.release(conn("a", "alice"));
     expect(pool.size).toBe(0);
     expect(pool.admit("bob")).toBe("ok");
-    pool.release("nobody"); // unknown users are ignored, never negative
+    pool.release(conn("n", "nobody")); // unknown users are ignored, never negative
     expect(pool.size).toBe(1);
   });
 });

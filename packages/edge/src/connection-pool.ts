@@ -41,13 +41,14 @@ export class ConnectionPool<S = unknown> {
     return "ok";
   }
 
-  /** Gives back a slot taken by `admit` (upgrade aborted, or the connection closed). */
-  release(userId: string, conn?: Connection<S>): void {
+  /** Gives back the slot `admit` took for a connection (closed, or admitted and never opened). */
+  release(conn: Connection<S>): void {
+    const userId = conn.identity.userId;
     const entry = this.users.get(userId);
     if (!entry) return;
     this.slots--;
     entry.slots--;
-    if (conn && entry.open.includes(conn)) {
+    if (entry.open.includes(conn)) {
       entry.open = entry.open.length === 1 ? NONE : entry.open.filter((c) => c !== conn);
     }
     if (entry.slots === 0) this.users.delete(userId);

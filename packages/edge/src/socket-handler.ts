@@ -254,7 +254,7 @@ export function socketHandler(deps: SocketDeps) {
     }
     conn.state = "closed";
     conn.socket = undefined;
-    pool.release(conn.identity.userId, conn);
+    pool.release(conn);
     for (const t of conn.topics ?? []) topics.leave(t);
     conn.topics = undefined;
     // Redis runs commands in order, so this removal lands after the add even if that is still in flight.
