@@ -25,6 +25,9 @@ describe("priority queues", () => {
       await Promise.all([producer.sendMany(low.slice(0, 1000)), producer.sendMany(low.slice(1000))]);
       await g.startWorker();
       await waitFor(() => c.messages().length > 0, "the low backlog to start draining");
+      const worker = g.workers[0] as (typeof g.workers)[number];
+      const rested = () => g.metric(worker, "herald_worker_bulk_rest_seconds_total");
+      expect(await rested()).toBe(0); // no urgent traffic yet: bulk jobs take the whole worker
       await producer.send(msg({ user: "busy" }, "urgent", { priority: "critical" }));
       await c.next((f) => f.event === "urgent", "the critical message");
       const before = c.messages().findIndex((f) => f.event === "urgent");
@@ -36,8 +39,9 @@ describe("priority queues", () => {
         .filter((f) => f.event === "slow-low")
         .map((f) => (f.data as { i: number }).i);
       expect(lows).toEqual(low.map((_, i) => i));
+      // For a second after the critical job, bulk jobs rested their share (100 ms jobs, share 0.5).
+      expect(await rested()).toBeGreaterThan(0.05);
       // The queue wait metric saw it: the backlog's later jobs waited over a second, the critical one less.
-      const worker = g.workers[0] as (typeof g.workers)[number];
       const wait = (labels: Record<string, string>, series = "count") =>
         g.metric(worker, `herald_worker_queue_wait_seconds_${series}`, labels);
       const lowJobs = await wait({ priority: "low" });

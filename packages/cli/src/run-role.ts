@@ -71,6 +71,7 @@ export async function runRole(config: Config): Promise<void> {
         backoffMaxMs: config.backoffMaxMs,
         deadLetterCapacity: config.deadLetterCapacity,
         busBacklogHighWaterBytes: config.busBacklogBytes,
+        bulkShare: config.bulkShare,
       },
       {
         log,

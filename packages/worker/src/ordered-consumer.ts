@@ -4,6 +4,7 @@ import type { Logger } from "@herald/observability";
 import type { Lane } from "@herald/redis";
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import type { BulkPacer } from "./bulk-pacer.js";
 import type { EdgeBackpressure } from "./edge-backpressure.js";
 import { PublishSequencer, type Ticket } from "./publish-sequencer.js";
 import type { UrgencyGate } from "./urgency-gate.js";
@@ -22,6 +23,8 @@ export interface OrderedConsumerOptions {
   lane: Lane;
   /** Shared too: says when the edges reading this lane are too far behind to take more. */
   backpressure: EdgeBackpressure;
+  /** Shared by the bulk consumers: rests them while urgent jobs flow (see BulkPacer). */
+  pacer: BulkPacer;
 }
 
 /**
@@ -176,17 +179,21 @@ export class OrderedConsumer {
   }
 
   /**
-   * A bulk job starts on a later turn of the event loop, and while no urgent job is in
-   * flight. Why: a pipelined fetch brings several jobs at once, and started together they
+   * A bulk job starts on a later turn of the event loop, while no urgent job is in
+   * flight, and once the bulk lane has rested its share (BulkPacer). Why: a pipelined fetch brings several jobs at once, and started together they
    * hold the event loop for tens of milliseconds (parsing, handlers, encoding) while an
    * urgent job's reply waits unread on its own connection. The wait for urgent jobs is
    * bounded: this job's lock is running out meanwhile (nothing extends it), and under
    * steady urgent traffic it would otherwise wait until another worker took it as stalled.
    */
   private async startBulk(job: Job, ticket: Ticket): Promise<void> {
+    const { gate, pacer } = this.options;
     await nextTurn();
-    await this.options.gate.clear(MAX_BULK_HOLD_MS);
+    await gate.clear(MAX_BULK_HOLD_MS);
+    await pacer.turn();
+    const started = performance.now();
     await this.process(job, ticket);
+    if (gate.flowing(URGENT_FLOW_MS)) pacer.ran(performance.now() - started);
   }
 
   /** Stops fetching, lets in-flight jobs finish, and closes. Idempotent. */

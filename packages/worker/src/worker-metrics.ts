@@ -11,6 +11,7 @@ export class WorkerMetrics {
   readonly busBacklog: Gauge<"lane">;
   readonly lanePaused: Gauge<"lane">;
   readonly lanePauses: Counter<"lane">;
+  readonly bulkRestSeconds: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -32,6 +33,11 @@ export class WorkerMetrics {
       help: "From a job's enqueue (producer's clock, less any delay it was given) to a worker starting it",
       labelNames: ["priority"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
+      registers,
+    });
+    this.bulkRestSeconds = new Counter({
+      name: "herald_worker_bulk_rest_seconds_total",
+      help: "Time bulk (normal, low) jobs waited to start so urgent ones had the worker (HERALD_WORKER_BULK_SHARE)",
       registers,
     });
     this.unrouted = new Counter({

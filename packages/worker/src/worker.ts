@@ -4,6 +4,7 @@ import { PRIORITIES, type Priority } from "@herald/protocol";
 import { type Keys, laneOf, type RedisBus, type ScriptedRedis } from "@herald/redis";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
+import { BulkPacer } from "./bulk-pacer.js";
 import { EdgeBackpressure } from "./edge-backpressure.js";
 import type { HandlerRegistry } from "./handler-registry.js";
 import { MessageProcessor, type ProcessorOptions } from "./message-processor.js";
@@ -17,6 +18,8 @@ export interface WorkerOptions extends ProcessorOptions {
   deadLetterCapacity: number;
   /** Fetching a lane pauses while an edge's subscriber has more than this waiting in Redis; 0: never. */
   busBacklogHighWaterBytes: number;
+  /** Most of the worker's time bulk jobs may take while urgent jobs flow, in (0, 1]; 1: no limit. */
+  bulkShare: number;
 }
 
 /** How often workers look at the edges' subscriber buffers. */
@@ -64,6 +67,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
   };
 
   const gate = new UrgencyGate();
+  const pacer = new BulkPacer(options.bulkShare, (ms) => metrics.bulkRestSeconds.inc(ms / 1000));
   let lastPauseLog = 0;
   const backpressure = new EdgeBackpressure(
     deps.redis,
@@ -99,6 +103,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
           gate,
           lane: laneOf(priority),
           backpressure,
+          pacer,
         },
         (job, ticket) => {
           const waitedMs = Date.now() - job.timestamp - (job.opts.delay ?? 0);

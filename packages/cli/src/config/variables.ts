@@ -153,6 +153,13 @@ export const VARIABLES = {
     WORKER,
   ),
   concurrency: v("HERALD_WORKER_CONCURRENCY", int(1, 1000), "10", "jobs processed at once per priority queue", WORKER),
+  bulkShare: v(
+    "HERALD_WORKER_BULK_SHARE",
+    z.coerce.number().gt(0).max(1),
+    "0.5",
+    "most of a worker's time normal and low jobs may take while critical or high ones flow (1 = no limit)",
+    WORKER,
+  ),
   jobTimeoutMs: v("HERALD_JOB_TIMEOUT_MS", int(1, 3_600_000), "30000", "handler timeout per message", WORKER),
   maxAttempts: v("HERALD_MAX_ATTEMPTS", int(1, 100), "5", "handler attempts per message before dead-lettering", WORKER),
   backoffMs: v(
