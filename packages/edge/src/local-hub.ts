@@ -9,7 +9,8 @@ import { type Conn, closeWith, type Ws } from "./socket-handler.js";
  * Writes deliveries from the bus to this node's sockets. Topics and broadcasts go
  * through uWS native publish (the frame is copied once into each subscriber's
  * buffer, in C++); a user's messages go straight to that user's sockets, corked
- * per socket per batch, so a socket that stops reading is caught at once (1013).
+ * per socket per flush (the bus flushes after each urgent payload and each slice of
+ * bulk ones), so a socket that stops reading is caught at once (1013).
  */
 export class LocalHub {
   private readonly pendingByConn = new Map<Conn, string[]>();
@@ -47,6 +48,8 @@ export class LocalHub {
     const topic = d.kind === "broadcast" ? BROADCAST_CHANNEL : d.target;
     const n = this.app.numSubscribers(topic);
     if (n === 0) return;
+    // uWS writes a publish at once: user deliveries gathered before it go first, in arrival order.
+    if (this.pendingByConn.size > 0) this.flush();
     this.app.publish(topic, d.frame, false, false);
     this.record(d.priority, d.ts, n, Date.now());
   }

@@ -17,6 +17,7 @@ describe("Inbox", () => {
           busyFor(2);
           seen.push(p);
         },
+        sliceEnd: () => seen.push("|"),
         pause: () => undefined,
         resume: () => undefined,
       },
@@ -24,11 +25,16 @@ describe("Inbox", () => {
     for (let i = 0; i < 20; i++) inbox.push(String(i));
     expect(seen).toEqual([]); // nothing inline: the caller's read callback returns at once
     await nextTurn();
-    // One slice: about 5 ms of 2 ms payloads, then a yield (an I/O turn would run here).
-    expect(seen.length).toBeGreaterThan(0);
+    // One slice: about 5 ms of 2 ms payloads, its end told, then a yield (an I/O turn would run here).
+    expect(seen.length).toBeGreaterThan(1);
     expect(seen.length).toBeLessThan(20);
-    while (seen.length < 20) await nextTurn();
-    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    expect(seen.at(-1)).toBe("|");
+    while (seen.filter((p) => p !== "|").length < 20) await nextTurn();
+    expect(seen.filter((p) => p !== "|")).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    expect(seen.at(-1)).toBe("|"); // every slice ends with sliceEnd, the last one too
+    const slices = seen.filter((p) => p === "|").length;
+    expect(slices).toBeGreaterThan(1);
+    expect(slices).toBeLessThan(20); // several payloads a slice: one flush for all of them
     expect(inbox.queuedBytes).toBe(0);
   });
 
@@ -36,7 +42,12 @@ describe("Inbox", () => {
     const events: string[] = [];
     const inbox = new Inbox(
       { sliceMs: () => 1000, highWaterBytes: 25, lowWaterBytes: 10 },
-      { process: () => undefined, pause: () => events.push("pause"), resume: () => events.push("resume") },
+      {
+        process: () => undefined,
+        sliceEnd: () => undefined,
+        pause: () => events.push("pause"),
+        resume: () => events.push("resume"),
+      },
     );
     inbox.push("x".repeat(20));
     expect(events).toEqual([]);

@@ -10,6 +10,8 @@ export interface InboxOptions {
 export interface InboxHooks {
   /** Handles one payload. */
   process(payload: string): void;
+  /** After each slice: the payloads handled in it are done (the moment to flush corked writes). */
+  sliceEnd(): void;
   /** Stop / resume reading the source (the subscriber's socket). */
   pause(): void;
   resume(): void;
@@ -69,6 +71,7 @@ export class Inbox {
         if (performance.now() >= deadline) break;
       }
     } finally {
+      this.hooks.sliceEnd();
       if (this.head === this.queue.length) {
         this.queue.length = 0;
         this.head = 0;

@@ -67,7 +67,10 @@ export class RedisBus {
 /** What the edge does with what the bus brings. */
 export interface BusHandlers {
   onDelivery(d: Delivery): void;
-  /** After each payload's deliveries: the moment to flush corked writes. */
+  /**
+   * The moment to flush corked writes: after each urgent payload, and after each slice of
+   * bulk ones (a socket's deliveries from all the payloads in a slice go in one write).
+   */
   onBatchEnd(): void;
   /**
    * A lane's connection came back after dropping (Redis closes a subscriber that falls behind
@@ -115,14 +118,14 @@ export class RedisBusSubscriber {
         subscriber.on("ready", () => {
           if (++ready > 1) handlers.onResubscribed(lane); // ioredis resubscribes on its own
         });
-        const handle = (payload: string) => {
+        const decode = (payload: string) => {
           const malformed = decodeDeliveries(payload, handlers.onDelivery);
           if (malformed) handlers.onMalformed(malformed);
-          handlers.onBatchEnd();
         };
         let take = (payload: string) => {
           this.lastUrgentAt = performance.now();
-          handle(payload);
+          decode(payload);
+          handlers.onBatchEnd();
         };
         if (lane === "bulk") {
           const sliceMs = () => {
@@ -132,7 +135,8 @@ export class RedisBusSubscriber {
           const inbox = new Inbox(
             { ...BULK_INBOX, sliceMs },
             {
-              process: handle,
+              process: decode,
+              sliceEnd: handlers.onBatchEnd,
               pause: () => subscriber.stream?.pause(),
               resume: () => subscriber.stream?.resume(),
             },
