@@ -1,3 +1,4 @@
+import { InterestBatch } from "./interest-batch.js";
 import type { Keys } from "./keys.js";
 import type { ScriptedRedis } from "./scripts.js";
 
@@ -25,23 +26,27 @@ export interface UserPresence {
  * afterwards includes this node.
  */
 export class RedisPresence {
+  private readonly interests: InterestBatch;
+
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
     private readonly nodeId: string,
-  ) {}
+  ) {
+    this.interests = new InterestBatch(redis, nodeId);
+  }
 
   addConnection(user: string): Promise<number> {
-    return this.redis.heraldInterest(this.keys.presence(user), this.keys.nodeUsers(this.nodeId), this.nodeId, user, 1);
+    return this.interests.change(this.keys.presence(user), this.keys.nodeUsers(this.nodeId), user, 1);
   }
   removeConnection(user: string): Promise<number> {
-    return this.redis.heraldInterest(this.keys.presence(user), this.keys.nodeUsers(this.nodeId), this.nodeId, user, -1);
+    return this.interests.change(this.keys.presence(user), this.keys.nodeUsers(this.nodeId), user, -1);
   }
   addSubscriber(topic: string): Promise<number> {
-    return this.redis.heraldInterest(this.keys.topic(topic), this.keys.nodeTopics(this.nodeId), this.nodeId, topic, 1);
+    return this.interests.change(this.keys.topic(topic), this.keys.nodeTopics(this.nodeId), topic, 1);
   }
   removeSubscriber(topic: string): Promise<number> {
-    return this.redis.heraldInterest(this.keys.topic(topic), this.keys.nodeTopics(this.nodeId), this.nodeId, topic, -1);
+    return this.interests.change(this.keys.topic(topic), this.keys.nodeTopics(this.nodeId), topic, -1);
   }
 
   /** Marks this node alive and reaps nodes that stopped beating. Call every few seconds. */

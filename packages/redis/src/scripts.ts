@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 /** The Lua scripts, loaded once; ioredis runs them by EVALSHA and falls back to EVAL. */
 const SCRIPTS = {
   heraldReserveIds: "reserve-ids.lua",
-  heraldInterest: "interest-2.lua",
+  heraldInterests: "interests.lua",
   heraldHeartbeat: "heartbeat-1.lua",
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
@@ -25,7 +25,7 @@ type Args = (string | number)[];
 /** The script commands, as `defineScripts` adds them to a connection. */
 export interface ScriptCommands {
   heraldReserveIds(numKeys: number, ...args: Args): Promise<(number | string)[]>;
-  heraldInterest(k1: string, k2: string, ...args: Args): Promise<number>;
+  heraldInterests(numKeys: number, ...args: Args): Promise<number[]>;
   heraldHeartbeat(k1: string, ...args: Args): Promise<string[]>;
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
   heraldDeliver(numKeys: number, ...args: Args): Promise<number>;
