@@ -11,6 +11,7 @@ import { presenceRoute } from "./http/presence-route.js";
 import { Reply, STATUS } from "./http/respond.js";
 import { LocalHub } from "./local-hub.js";
 import { loadNativeUws, type us_listen_socket } from "./native-uws.js";
+import { idleTimeoutSeconds, pingDue, pingPhase } from "./ping-schedule.js";
 import { type Conn, closeWith, type SocketOptions, socketHandler, type Ws } from "./socket-handler.js";
 import { TokenVerifier } from "./token-verifier.js";
 import { TopicInterest } from "./topic-interest.js";
@@ -85,8 +86,10 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     // uWS drops a socket with no close frame (1006) past this; up to it, Herald answers
     // an oversize frame with a proper 1009 (see socket-handler).
     maxPayloadLength: Math.max(options.maxFrameBytes * 4, 1 << 20),
-    idleTimeout: options.heartbeatSeconds,
-    sendPingsAutomatically: true,
+    // Pings are the sweep's, spread over the interval (see ping-schedule); uWS drops a socket
+    // that answered none of them.
+    idleTimeout: idleTimeoutSeconds(options.heartbeatSeconds),
+    sendPingsAutomatically: false,
     // The 1013 sweep below closes slow readers cleanly; this is the hard stop behind it.
     maxBackpressure: options.maxBackpressureBytes * 4,
     closeOnBackpressureLimit: 1, // typed as a number in this release; it is a flag
@@ -115,13 +118,17 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     );
   }, HEARTBEAT_MS);
   const sweepLimits = { idleMs: options.idleTimeoutSeconds * 1000, maxBufferedBytes: options.maxBackpressureBytes };
+  const pingMs = options.heartbeatSeconds * 1000;
+  let lastSweep = Date.now();
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const conn of pool.all()) {
       if (!conn.socket) continue;
       const verdict = sweepVerdict(conn, now, conn.socket.getBufferedAmount(), sweepLimits);
       if (verdict) closeWith(conn, verdict, metrics, SWEEP_CLOSE_TEXT[verdict]);
+      else if (conn.state === "open" && pingDue(pingPhase(conn.id, pingMs), lastSweep, now, pingMs)) conn.socket.ping();
     }
+    lastSweep = now;
   }, SWEEP_MS);
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

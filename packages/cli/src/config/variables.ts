@@ -98,7 +98,7 @@ export const VARIABLES = {
     "HERALD_HEARTBEAT_SECONDS",
     int(4, 600),
     "25",
-    "seconds of silence before the edge pings a client",
+    "the edge pings each client this often (clients spread over the interval)",
     EDGE,
   ),
   idleTimeoutSeconds: v(
