@@ -3,6 +3,7 @@
 // below the knee: steadier than achieved rates for before/after comparisons of a hot path.
 // The baseline, in the same run: raw uWS sending the same messages from its own process (its
 // CPU per message is the floor the edge's one write per targeted message sits on).
+// Also prints every process's share on Herald's path (producer, Redis, worker, edge, clients).
 // Run it on two checkouts, alternating, and compare medians.
 // Usage: node scripts/bench/cpu-per-message.mjs [--rate 25000] [--seconds 8] [--users 1000]
 import { Fleet } from "./lib/fleet.mjs";
@@ -18,6 +19,7 @@ async function cpuPerMessage(sys, pids) {
   const fleet = await Fleet.start(2);
   try {
     await fleet.open({ protocol: sys.protocol, ports: sys.ports, secret: sys.secret }, users);
+    fleet.children.forEach((c, i) => (pids[`client${i}`] = c.pid));
     const before = {};
     for (const [role, pid] of Object.entries(pids)) before[role] = await processStats(pid);
     const m = await measure(fleet, () => sys.targeted(load));
@@ -36,10 +38,21 @@ const us = (v) => `${v.toFixed(1)} µs/msg`;
 const rawSys = await SYSTEMS["raw-uws"]();
 const raw = await cpuPerMessage(rawSys, { raw: rawSys.pids[0] });
 const heraldSys = await SYSTEMS.herald({ via: "sdk" });
-const herald = await cpuPerMessage(heraldSys, { edge: heraldSys.pids[0], worker: heraldSys.workerPids[0] });
+const herald = await cpuPerMessage(heraldSys, {
+  edge: heraldSys.pids[0],
+  worker: heraldSys.workerPids[0],
+  producer: heraldSys.producerPid,
+  redis: heraldSys.redisPid,
+});
 console.log(`raw uWS: ${Math.round(raw.rate)}/s delivered, ${us(raw.perMessage.raw)} (its in-process sender included)`);
 console.log(
   `Herald: ${Math.round(herald.rate)}/s delivered, lost ${herald.lost}: edge ${us(herald.perMessage.edge)} ` +
     `(${(herald.perMessage.edge / raw.perMessage.raw).toFixed(2)}x raw uWS), worker ${us(herald.perMessage.worker)}`,
+);
+// Where two cores' worth goes: every process on the path, the load generator's too.
+const all = Object.entries(herald.perMessage);
+console.log(
+  `  every process: ${all.map(([role, v]) => `${role} ${v.toFixed(1)}`).join(", ")}; ` +
+    `total ${us(all.reduce((sum, [, v]) => sum + v, 0))}`,
 );
 process.exit(0);

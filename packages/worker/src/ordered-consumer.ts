@@ -180,9 +180,10 @@ export class OrderedConsumer {
 
   /**
    * A bulk job starts on a later turn of the event loop, while no urgent job is in
-   * flight, and once the bulk lane has rested its share (BulkPacer). Why: a pipelined fetch brings several jobs at once, and started together they
-   * hold the event loop for tens of milliseconds (parsing, handlers, encoding) while an
-   * urgent job's reply waits unread on its own connection. The wait for urgent jobs is
+   * flight, and once the bulk lane has rested its share (BulkPacer). Why: a pipelined
+   * fetch brings several jobs at once, and started together they hold the event loop for
+   * tens of milliseconds (parsing, handlers, encoding) while an urgent job's reply waits
+   * unread on its own connection. The wait for urgent jobs is
    * bounded: this job's lock is running out meanwhile (nothing extends it), and under
    * steady urgent traffic it would otherwise wait until another worker took it as stalled.
    */
