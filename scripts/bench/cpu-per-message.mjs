@@ -19,7 +19,7 @@ async function cpuPerMessage(sys, pids) {
   const fleet = await Fleet.start(2);
   try {
     await fleet.open({ protocol: sys.protocol, ports: sys.ports, secret: sys.secret }, users);
-    fleet.children.forEach((c, i) => (pids[`client${i}`] = c.pid));
+    for (const [i, child] of fleet.children.entries()) pids[`client${i}`] = child.pid;
     const before = {};
     for (const [role, pid] of Object.entries(pids)) before[role] = await processStats(pid);
     const m = await measure(fleet, () => sys.targeted(load));
