@@ -6,7 +6,7 @@
  *   short slices mean fewer messages per write. Broadcast frames/s to 1,000 subscribers:
  *   4 ms slices 1.28–1.41M, 100 ms 1.64–1.84M; to 5,000: 50 ms 1.42–1.48M, 200 ms
  *   1.64–1.69M, 250 ms 1.75–1.77M, 1 s 1.92M, handled inline (no inbox) 1.85–1.90M;
- * - 25 ms otherwise (user deliveries only, written per payload, one cork per socket).
+ * - 25 ms otherwise (user deliveries only, written once per slice, one cork per socket).
  *   A lone critical message during a drain of user deliveries waited 74–357 ms behind
  *   250 ms slices, 50–74 ms behind 4 ms ones and 72–110 ms behind 25 ms ones (priority
  *   scenario at 0.5 critical/s); 4 ms cost the edge about 10% more CPU per targeted
