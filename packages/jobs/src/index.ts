@@ -1,5 +1,6 @@
 export { type DeadLetter, DeadLetters } from "./dead-letters.js";
 export {
+  DEFAULT_MESSAGES_PER_JOB,
   type EnqueueResult,
   Enqueuer,
   type EnqueuerOptions,

@@ -1,4 +1,4 @@
-import { Enqueuer } from "@herald/jobs";
+import { DEFAULT_MESSAGES_PER_JOB, Enqueuer } from "@herald/jobs";
 import { HeraldError, type Message, type MessageInput, parseMessages } from "@herald/protocol";
 import { closeRedis, connectRedis, defineScripts, Keys, waitReady } from "@herald/redis";
 import type { Redis } from "ioredis";
@@ -58,7 +58,7 @@ export class HeraldProducer {
     if (!options.connection && !options.redisUrl) throw new Error("HeraldProducer needs redisUrl or connection");
     this.redis = options.connection ?? connectRedis(options.redisUrl as string, { name: "producer", failFast: true });
     this.ownsConnection = !options.connection;
-    this.maxBatch = options.maxBatch ?? 100;
+    this.maxBatch = options.maxBatch ?? DEFAULT_MESSAGES_PER_JOB;
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.maxBuffered = options.maxBuffered ?? 10_000;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
@@ -110,7 +110,7 @@ export class HeraldProducer {
 
   /**
    * One enqueue at a time, each taking everything buffered when it starts: under load the
-   * batches grow (packed 100 to a job) instead of queueing up one small flush after another.
+   * batches grow (packed `maxBatch` to a job) instead of queueing up one small flush after another.
    */
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {

@@ -34,7 +34,7 @@ process.on("message", async (m) => {
     producer = new HeraldProducer({
       redisUrl: REDIS_URL,
       prefix: HERALD_PREFIX,
-      maxBatch: m.batch ?? 100,
+      ...(m.batch ? { maxBatch: m.batch } : {}), // the SDK's default unless a scenario sets it
       capacity: Number(process.env.HERALD_QUEUE_CAPACITY ?? 10_000),
     });
   }

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { DEFAULT_MESSAGES_PER_JOB } from "@herald/jobs";
 import { z } from "zod";
 
 /** One configuration variable: its env name, schema (with default) and a doc line for the README. */
@@ -144,7 +145,12 @@ export const VARIABLES = {
     "10000",
     "waiting messages per priority before 429 / queue_full",
   ),
-  batchSize: v("HERALD_BATCH_SIZE", int(1, 10_000), "100", "messages packed into one job (and one worker batch)"),
+  batchSize: v(
+    "HERALD_BATCH_SIZE",
+    int(1, 10_000),
+    String(DEFAULT_MESSAGES_PER_JOB),
+    "messages packed into one job (and one worker batch)",
+  ),
   busBacklogBytes: v(
     "HERALD_BUS_BACKLOG_BYTES",
     int(0, 1 << 30),
