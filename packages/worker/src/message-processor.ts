@@ -4,6 +4,7 @@ import {
   type Enqueuer,
   IDEMPOTENCY_TTL_SECONDS,
   isHeraldJob,
+  type MessageJobData,
   reserveIds,
   toEnvelope,
 } from "@herald/jobs";
@@ -64,6 +65,13 @@ interface Batch {
 
 const NO_CAPACITY_LIMIT = Number.MAX_SAFE_INTEGER;
 
+/** The parts of a BullMQ job the processor uses. */
+export interface ProcessedJob {
+  id?: string | undefined;
+  data: unknown;
+  updateData(data: MessageJobData): Promise<void>;
+}
+
 /**
  * Processes one packed job: runs each message's handler (concurrently, each bounded by
  * the timeout), publishes the results in job order, re-enqueues failures with back-off
@@ -77,7 +85,7 @@ export class MessageProcessor {
     private readonly deps: ProcessorDeps,
   ) {}
 
-  async process(priority: Priority, data: unknown, jobId: string | undefined, turn: Ticket): Promise<void> {
+  async process(priority: Priority, job: ProcessedJob, turn: Ticket): Promise<void> {
     const { metrics } = this.deps;
     const started = performance.now();
     let batch: Batch;
@@ -85,7 +93,7 @@ export class MessageProcessor {
     let failures: Failure[];
     let outcomes: Outcomes;
     try {
-      batch = await this.toBatch(priority, data, jobId);
+      batch = await this.toBatch(priority, job);
       ({ out, failures, outcomes } = await this.runHandlers(batch.messages));
     } catch (err) {
       turn.skip();
@@ -179,14 +187,26 @@ export class MessageProcessor {
     }
   }
 
-  /** A Herald job as is; a foreign job (another language's BullMQ client) validated and given ids. */
-  private async toBatch(priority: Priority, data: unknown, jobId: string | undefined): Promise<Batch> {
+  /**
+   * A Herald job as is; a foreign job (another language's BullMQ client) validated, given
+   * ids, and written back in Herald's form before anything is published: if the job fails
+   * later (Redis lost mid-publish) BullMQ retries it, and the retry must find the ids and
+   * the pending count already taken. Reserved again, each message would count twice against
+   * the capacity for good, and one with an idempotency key would find its own first
+   * reservation and be dropped as a duplicate. (A crash between the reservation and the
+   * write-back still reserves twice: one round trip's window.)
+   */
+  private async toBatch(priority: Priority, job: ProcessedJob): Promise<Batch> {
+    const { data } = job;
     if (isHeraldJob(data)) return { messages: data.messages, counted: data.counted };
     const raw = (data as { messages?: unknown } | null)?.messages;
     const parsed = parseMessages({ messages: raw });
     if (!parsed.ok) {
       this.deps.metrics.messages.inc({ priority, outcome: "invalid" }, Array.isArray(raw) ? raw.length : 1);
-      this.deps.log.warn({ jobId, priority, problems: parsed.problems.slice(0, 5) }, "invalid foreign job dropped");
+      this.deps.log.warn(
+        { jobId: job.id, priority, problems: parsed.problems.slice(0, 5) },
+        "invalid foreign job dropped",
+      );
       return { messages: [], counted: 0 };
     }
     const messages = parsed.messages.map((m) => ({ ...m, priority }));
@@ -203,6 +223,8 @@ export class MessageProcessor {
     const envelopes = messages
       .map((m, i) => (r.duplicates.has(i) ? undefined : toEnvelope(m, r.ids[i] as string, now)))
       .filter((e): e is Envelope => e !== undefined);
-    return { messages: envelopes, counted: r.fresh };
+    const batch: MessageJobData = { v: 1, messages: envelopes, counted: r.fresh };
+    await job.updateData(batch);
+    return batch;
   }
 }

@@ -108,7 +108,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
         (job, ticket) => {
           const waitedMs = Date.now() - job.timestamp - (job.opts.delay ?? 0);
           metrics.queueWaitSeconds.observe({ priority }, Math.max(0, waitedMs) / 1000);
-          return processor.process(priority, job.data, job.id, ticket);
+          return processor.process(priority, job, ticket);
         },
         log,
         (job, err) => onFailed(priority, job, err),

@@ -1,0 +1,138 @@
+import { DeadLetters, Enqueuer, isHeraldJob, QUEUE_NAMES } from "@herald/jobs";
+import { createLogger, Registry } from "@herald/observability";
+import {
+  closeRedis,
+  connectRedis,
+  decodeDeliveries,
+  defineScripts,
+  Keys,
+  type LocalRedis,
+  RedisBus,
+  RedisPresence,
+  type ScriptedRedis,
+  startLocalRedis,
+  waitReady,
+} from "@herald/redis";
+import { Job, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HandlerRegistry } from "../src/handler-registry.js";
+import { MessageProcessor } from "../src/message-processor.js";
+import { PublishSequencer } from "../src/publish-sequencer.js";
+import { WorkerMetrics } from "../src/worker-metrics.js";
+
+/**
+ * Jobs from another language's BullMQ client (`{"messages":[…]}`), processed against a real
+ * Redis and real BullMQ jobs. The retry case: the first attempt's publish fails (its bus
+ * points at a Redis that is down), as when Redis drops mid-job, and BullMQ runs the job again.
+ */
+const keys = new Keys("foreign");
+let redis: LocalRedis;
+let down: LocalRedis;
+let commands: ScriptedRedis;
+let subscriber: Redis;
+let deadBus: Redis;
+let queue: Queue;
+const delivered: { target: string; frame: string }[] = [];
+
+beforeAll(async () => {
+  [redis, down] = await Promise.all([startLocalRedis(), startLocalRedis()]);
+  commands = defineScripts(connectRedis(redis.url, { name: "test-commands" }));
+  subscriber = connectRedis(redis.url, { name: "test-subscriber" });
+  subscriber.on("message", (_channel: string, payload: string) => {
+    decodeDeliveries(payload, (d) => delivered.push({ target: d.target, frame: d.frame }));
+  });
+  await subscriber.subscribe(keys.nodeChannel("edge-1", "bulk"));
+  const presence = new RedisPresence(commands, keys, "edge-1");
+  await presence.heartbeat();
+  await Promise.all(["ann", "ben"].map((u) => presence.addConnection(u)));
+  deadBus = defineScripts(connectRedis(down.url, { name: "test-dead-bus", failFast: true }));
+  deadBus.on("error", () => undefined);
+  await waitReady(deadBus, 5000);
+  await down.stop(); // a connection whose Redis went away: every command fails at once
+  while (deadBus.status === "ready") await new Promise((r) => setTimeout(r, 10));
+  queue = new Queue(QUEUE_NAMES.normal, { connection: commands, prefix: keys.tag });
+});
+afterAll(async () => {
+  await queue?.close();
+  deadBus?.disconnect();
+  await closeRedis(subscriber);
+  await closeRedis(commands);
+  await redis?.stop();
+});
+
+function processor(bus: RedisBus, registry = new Registry()): { processor: MessageProcessor; metrics: WorkerMetrics } {
+  const metrics = new WorkerMetrics(registry);
+  const enqueuer = new Enqueuer(commands, keys, { capacity: 1000, maxMessagesPerJob: 100 });
+  const deps = {
+    handlers: new HandlerRegistry(),
+    bus,
+    enqueuer,
+    deadLetters: new DeadLetters(commands, keys, 100),
+    redis: commands,
+    keys,
+    metrics,
+    log: createLogger("silent"),
+  };
+  const options = { handlerTimeoutMs: 1000, maxAttempts: 3, backoffBaseMs: 100, backoffMaxMs: 1000 };
+  return { processor: new MessageProcessor(options, deps), metrics };
+}
+
+const pending = async () => Number((await commands.get(keys.pending("normal"))) ?? 0);
+const fetchJob = async (id: string | undefined) => (await Job.fromId(queue, id as string)) as Job;
+
+describe("foreign jobs", () => {
+  it("are validated, given ids, and delivered", async () => {
+    const { processor: p } = processor(new RedisBus(keys, commands));
+    const job = await queue.add("any-name", { messages: [{ to: { user: "ann" }, event: "hi", data: { n: 1 } }] });
+    delivered.length = 0;
+    await p.process("normal", await fetchJob(job.id), new PublishSequencer().ticket());
+    await expect.poll(() => delivered.length).toBe(1);
+    const frame = JSON.parse(delivered[0]?.frame as string);
+    expect(frame).toMatchObject({ type: "message", event: "hi", data: { n: 1 }, priority: "normal" });
+    expect(frame.id).toMatch(/^[0-9a-z]{13}$/);
+    expect(await pending()).toBe(0);
+  });
+
+  it("are retried with the ids and pending count of their first attempt", async () => {
+    const messages = [
+      { to: { user: "ann" }, event: "plain" },
+      { to: { user: "ben" }, event: "keyed", id: "order-17" },
+    ];
+    const job = await queue.add("any-name", { messages });
+    const before = await pending();
+    const failing = processor(new RedisBus(keys, deadBus)).processor;
+    await expect(failing.process("normal", await fetchJob(job.id), new PublishSequencer().ticket())).rejects.toThrow();
+    expect(await pending()).toBe(before + 2); // reserved, not yet released: the job will be retried
+    const stored = (await fetchJob(job.id)).data;
+    expect(isHeraldJob(stored)).toBe(true);
+    const ids = (stored as { messages: { id: string }[] }).messages.map((m) => m.id);
+
+    delivered.length = 0;
+    const { processor: p } = processor(new RedisBus(keys, commands));
+    await p.process("normal", await fetchJob(job.id), new PublishSequencer().ticket());
+    await expect.poll(() => delivered.length).toBe(2);
+    // Both arrive (the keyed one is not taken for a duplicate of itself), with the first attempt's ids.
+    expect(delivered.map((d) => [d.target, JSON.parse(d.frame).id])).toEqual([
+      ["ann", ids[0]],
+      ["ben", ids[1]],
+    ]);
+    expect(await pending()).toBe(before); // counted once, released once
+  });
+
+  it("are dropped whole when invalid, and counted", async () => {
+    const registry = new Registry();
+    const { processor: p } = processor(new RedisBus(keys, commands), registry);
+    const job = await queue.add("any-name", { messages: [{ to: { user: "ann" }, event: "ok" }, { to: {} }] });
+    const before = await pending();
+    delivered.length = 0;
+    await p.process("normal", await fetchJob(job.id), new PublishSequencer().ticket());
+    const invalid = (await registry.getSingleMetric("herald_worker_messages_total")?.get())?.values.find(
+      (v) => v.labels.outcome === "invalid",
+    );
+    expect(invalid?.value).toBe(2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(delivered).toEqual([]);
+    expect(await pending()).toBe(before);
+  });
+});
