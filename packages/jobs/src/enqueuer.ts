@@ -16,9 +16,9 @@ export interface EnqueuerOptions {
  * Every job costs the same BullMQ work (add, fetch, complete) however many messages it holds,
  * so bigger packs are cheaper under load: 250 a job delivered 50.5–52.6k/s where 100 a job
  * delivered 43.3–46.5k (60,000/s offered to 1,000 users, three alternating pairs). But bigger
- * low-priority jobs hold critical messages up: behind a 100,000 low backlog, critical p99
- * went from a median of 55–63 ms to 75 ms (eight alternating runs each; 97 ms before the bus
- * split large batches), p50 6 → 8 ms. The default keeps latency; raise it for throughput.
+ * low-priority jobs hold critical messages up: behind a 100,000 low backlog, eight
+ * alternating pairs of the priority scenario measured critical p99 medians of 75 vs 50 ms,
+ * p50 7–9 vs 5–8 ms (docs/performance.md, "Pack size"). The default keeps latency.
  */
 export const DEFAULT_MESSAGES_PER_JOB = 100;
 
