@@ -14,6 +14,7 @@ export {
   DEAD_LETTER_QUEUE,
   type DeadLetterData,
   type ForeignJobData,
+  type HandlerOutcomes,
   isHeraldJob,
   MESSAGE_JOB,
   type MessageJobData,

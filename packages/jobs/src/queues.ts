@@ -28,6 +28,20 @@ export interface MessageJobData {
   messages: Envelope[];
   /** How many of these messages count against the queue's pending capacity. */
   counted: number;
+  /**
+   * Set by a worker once the handlers ran and their failures were re-enqueued or
+   * dead-lettered, before the publish: `messages` are then the handlers' output, and a
+   * retry (the publish failed) publishes them without running the handlers again. The
+   * handlers' outcomes ride along, to be counted when published.
+   */
+  handled?: HandlerOutcomes;
+}
+
+/** How a job's messages fared in their handlers. */
+export interface HandlerOutcomes {
+  delivered: number;
+  dropped: number;
+  expired: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   type DeadLetterData,
   type DeadLetters,
   type Enqueuer,
+  type HandlerOutcomes,
   IDEMPOTENCY_TTL_SECONDS,
   isHeraldJob,
   type MessageJobData,
@@ -38,11 +39,7 @@ export interface ProcessorDeps {
 }
 
 /** How a job's messages fared in their handlers (failures are counted when settled). */
-interface Outcomes {
-  delivered: number;
-  dropped: number;
-  expired: number;
-}
+type Outcomes = HandlerOutcomes;
 
 interface Failure {
   message: Envelope;
@@ -61,6 +58,8 @@ interface Batch {
   messages: Envelope[];
   /** How many count against the pending capacity (released when they finish). */
   counted: number;
+  /** Present when the handlers already ran on an earlier attempt (see MessageJobData). */
+  handled?: Outcomes | undefined;
 }
 
 const NO_CAPACITY_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -74,10 +73,12 @@ export interface ProcessedJob {
 
 /**
  * Processes one packed job: runs each message's handler (concurrently, each bounded by
- * the timeout), publishes the results in job order, re-enqueues failures with back-off
- * and dead-letters those out of attempts. Handler failures never fail the job, so a
- * message that was delivered is not delivered again; only an infrastructure failure
- * (Redis) fails the job, for BullMQ to retry whole.
+ * the timeout), re-enqueues failures with back-off and dead-letters those out of
+ * attempts, then publishes the results in job order. Handler failures never fail the
+ * job; only an infrastructure failure (Redis) does, for BullMQ to retry it. Nothing is
+ * published before the failures are settled, so a retry never repeats a delivery; and a
+ * job with failures is written back as handled first, so a retry after a failed publish
+ * neither runs its handlers nor re-enqueues its failures again.
  */
 export class MessageProcessor {
   constructor(
@@ -88,24 +89,34 @@ export class MessageProcessor {
   async process(priority: Priority, job: ProcessedJob, turn: Ticket): Promise<void> {
     const { metrics } = this.deps;
     const started = performance.now();
-    let batch: Batch;
     let out: Envelope[];
-    let failures: Failure[];
     let outcomes: Outcomes;
+    let release: number;
     try {
-      batch = await this.toBatch(priority, job);
-      ({ out, failures, outcomes } = await this.runHandlers(batch.messages));
+      const batch = await this.toBatch(priority, job);
+      if (batch.handled) {
+        out = batch.messages;
+        outcomes = batch.handled;
+        release = batch.counted;
+      } else {
+        let failures: Failure[];
+        ({ out, failures, outcomes } = await this.runHandlers(batch.messages));
+        const plan = this.planFailures(failures, batch.counted);
+        release = batch.counted - plan.stillCounted;
+        if (failures.length) {
+          await this.settleFailures(priority, plan);
+          await job.updateData({ v: 1, messages: out, counted: release, handled: outcomes });
+        }
+      }
     } catch (err) {
       turn.skip();
       throw err;
     }
-    const plan = this.planFailures(failures, batch.counted);
     // Publishing and releasing the finished messages from the pending count are one step.
-    const fanned = await fanOut(out, this.deps.bus, turn, priority, batch.counted - plan.stillCounted);
+    const fanned = await fanOut(out, this.deps.bus, turn, priority, release);
     if (fanned.unrouted) metrics.unrouted.inc({ priority }, fanned.unrouted);
-    // Counted once published: a job that fails before that is retried whole and counted then.
+    // Counted once published: a job that fails before that is retried and counted then.
     for (const [outcome, n] of Object.entries(outcomes)) if (n) metrics.messages.inc({ priority, outcome }, n);
-    await this.settleFailures(priority, plan);
     metrics.jobSeconds.observe({ priority }, (performance.now() - started) / 1000);
   }
 
@@ -198,7 +209,7 @@ export class MessageProcessor {
    */
   private async toBatch(priority: Priority, job: ProcessedJob): Promise<Batch> {
     const { data } = job;
-    if (isHeraldJob(data)) return { messages: data.messages, counted: data.counted };
+    if (isHeraldJob(data)) return { messages: data.messages, counted: data.counted, handled: data.handled };
     const raw = (data as { messages?: unknown } | null)?.messages;
     const parsed = parseMessages({ messages: raw });
     if (!parsed.ok) {

@@ -22,11 +22,12 @@ import { PublishSequencer } from "../src/publish-sequencer.js";
 import { WorkerMetrics } from "../src/worker-metrics.js";
 
 /**
- * Jobs from another language's BullMQ client (`{"messages":[…]}`), processed against a real
- * Redis and real BullMQ jobs. The retry case: the first attempt's publish fails (its bus
- * points at a Redis that is down), as when Redis drops mid-job, and BullMQ runs the job again.
+ * The processor against a real Redis and real BullMQ jobs, where a job is retried: a first
+ * attempt fails part way because one of its connections points at a Redis that is down (as
+ * when Redis drops mid-job), and BullMQ runs the job again. Jobs come from another
+ * language's BullMQ client (`{"messages":[…]}`) unless said otherwise.
  */
-const keys = new Keys("foreign");
+const keys = new Keys("processor");
 let redis: LocalRedis;
 let down: LocalRedis;
 let commands: ScriptedRedis;
@@ -61,32 +62,45 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-function processor(bus: RedisBus, registry = new Registry()): { processor: MessageProcessor; metrics: WorkerMetrics } {
-  const metrics = new WorkerMetrics(registry);
-  const enqueuer = new Enqueuer(commands, keys, { capacity: 1000, maxMessagesPerJob: 100 });
+/** Fails every "flaky" message, counting the calls. */
+let flakyCalls = 0;
+const handlers = new HandlerRegistry().on("flaky", () => {
+  flakyCalls++;
+  throw new Error("flaky handler");
+});
+
+function processor(
+  bus: RedisBus,
+  opts: { registry?: Registry; queues?: ScriptedRedis } = {},
+): { processor: MessageProcessor; metrics: WorkerMetrics } {
+  const metrics = new WorkerMetrics(opts.registry ?? new Registry());
+  // Retries and dead letters go through `queues` (Redis may be down there).
+  const queues = opts.queues ?? commands;
   const deps = {
-    handlers: new HandlerRegistry(),
+    handlers,
     bus,
-    enqueuer,
-    deadLetters: new DeadLetters(commands, keys, 100),
+    enqueuer: new Enqueuer(queues, keys, { capacity: 1000, maxMessagesPerJob: 100 }),
+    deadLetters: new DeadLetters(queues, keys, 100),
     redis: commands,
     keys,
     metrics,
     log: createLogger("silent"),
   };
-  const options = { handlerTimeoutMs: 1000, maxAttempts: 3, backoffBaseMs: 100, backoffMaxMs: 1000 };
+  const options = { handlerTimeoutMs: 1000, maxAttempts: 3, backoffBaseMs: 60_000, backoffMaxMs: 60_000 };
   return { processor: new MessageProcessor(options, deps), metrics };
 }
 
 const pending = async () => Number((await commands.get(keys.pending("normal"))) ?? 0);
 const fetchJob = async (id: string | undefined) => (await Job.fromId(queue, id as string)) as Job;
+const retriesQueued = () => queue.getDelayedCount();
+const ticket = () => new PublishSequencer().ticket();
 
 describe("foreign jobs", () => {
   it("are validated, given ids, and delivered", async () => {
     const { processor: p } = processor(new RedisBus(keys, commands));
     const job = await queue.add("any-name", { messages: [{ to: { user: "ann" }, event: "hi", data: { n: 1 } }] });
     delivered.length = 0;
-    await p.process("normal", await fetchJob(job.id), new PublishSequencer().ticket());
+    await p.process("normal", await fetchJob(job.id), ticket());
     await expect.poll(() => delivered.length).toBe(1);
     const frame = JSON.parse(delivered[0]?.frame as string);
     expect(frame).toMatchObject({ type: "message", event: "hi", data: { n: 1 }, priority: "normal" });
@@ -102,7 +116,7 @@ describe("foreign jobs", () => {
     const job = await queue.add("any-name", { messages });
     const before = await pending();
     const failing = processor(new RedisBus(keys, deadBus)).processor;
-    await expect(failing.process("normal", await fetchJob(job.id), new PublishSequencer().ticket())).rejects.toThrow();
+    await expect(failing.process("normal", await fetchJob(job.id), ticket())).rejects.toThrow();
     expect(await pending()).toBe(before + 2); // reserved, not yet released: the job will be retried
     const stored = (await fetchJob(job.id)).data;
     expect(isHeraldJob(stored)).toBe(true);
@@ -110,7 +124,7 @@ describe("foreign jobs", () => {
 
     delivered.length = 0;
     const { processor: p } = processor(new RedisBus(keys, commands));
-    await p.process("normal", await fetchJob(job.id), new PublishSequencer().ticket());
+    await p.process("normal", await fetchJob(job.id), ticket());
     await expect.poll(() => delivered.length).toBe(2);
     // Both arrive (the keyed one is not taken for a duplicate of itself), with the first attempt's ids.
     expect(delivered.map((d) => [d.target, JSON.parse(d.frame).id])).toEqual([
@@ -122,11 +136,11 @@ describe("foreign jobs", () => {
 
   it("are dropped whole when invalid, and counted", async () => {
     const registry = new Registry();
-    const { processor: p } = processor(new RedisBus(keys, commands), registry);
+    const { processor: p } = processor(new RedisBus(keys, commands), { registry });
     const job = await queue.add("any-name", { messages: [{ to: { user: "ann" }, event: "ok" }, { to: {} }] });
     const before = await pending();
     delivered.length = 0;
-    await p.process("normal", await fetchJob(job.id), new PublishSequencer().ticket());
+    await p.process("normal", await fetchJob(job.id), ticket());
     const invalid = (await registry.getSingleMetric("herald_worker_messages_total")?.get())?.values.find(
       (v) => v.labels.outcome === "invalid",
     );
@@ -134,5 +148,46 @@ describe("foreign jobs", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(delivered).toEqual([]);
     expect(await pending()).toBe(before);
+  });
+});
+
+describe("a job whose handlers failed for some messages", () => {
+  const messages = [
+    { to: { user: "ann" }, event: "fine" },
+    { to: { user: "ben" }, event: "flaky" },
+  ];
+
+  it("publishes nothing when re-enqueueing the failures fails, so the retry delivers once", async () => {
+    const job = await queue.add("any-name", { messages });
+    const before = { pending: await pending(), retries: await retriesQueued() };
+    delivered.length = 0;
+    const settleFails = processor(new RedisBus(keys, commands), { queues: deadBus }).processor;
+    await expect(settleFails.process("normal", await fetchJob(job.id), ticket())).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(delivered).toEqual([]); // the publish comes after the failures are settled
+
+    await processor(new RedisBus(keys, commands)).processor.process("normal", await fetchJob(job.id), ticket());
+    await expect.poll(() => delivered.length).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(delivered.map((d) => d.target)).toEqual(["ann"]); // once
+    expect(await retriesQueued()).toBe(before.retries + 1); // ben's retry, waiting its back-off
+    expect(await pending()).toBe(before.pending + 1); // ben is still pending; ann was released
+  });
+
+  it("does not run the handlers or re-enqueue the failures again when only the publish failed", async () => {
+    const job = await queue.add("any-name", { messages });
+    const before = { pending: await pending(), retries: await retriesQueued(), flaky: flakyCalls };
+    delivered.length = 0;
+    const publishFails = processor(new RedisBus(keys, deadBus)).processor;
+    await expect(publishFails.process("normal", await fetchJob(job.id), ticket())).rejects.toThrow();
+    expect(flakyCalls).toBe(before.flaky + 1);
+    expect(await retriesQueued()).toBe(before.retries + 1);
+
+    await processor(new RedisBus(keys, commands)).processor.process("normal", await fetchJob(job.id), ticket());
+    await expect.poll(() => delivered.length).toBe(1);
+    expect(delivered.map((d) => d.target)).toEqual(["ann"]);
+    expect(flakyCalls).toBe(before.flaky + 1); // not run again
+    expect(await retriesQueued()).toBe(before.retries + 1); // not re-enqueued again
+    expect(await pending()).toBe(before.pending + 1);
   });
 });
