@@ -2,7 +2,7 @@
 // SDK. Both share the same 2 cores (and the load generator), so this shows the cost of the
 // extra processes as much as any gain: a real cluster spreads over machines.
 import { Fleet } from "../lib/fleet.mjs";
-import { measure } from "../lib/measure.mjs";
+import { measure, warmUpTargeted } from "../lib/measure.mjs";
 import { SYSTEMS } from "../lib/systems.mjs";
 
 export default async function cluster({ full, seconds, log }) {
@@ -16,7 +16,7 @@ export default async function cluster({ full, seconds, log }) {
     try {
       const users = Array.from({ length: 2000 }, (_, i) => `k${i}`);
       await fleet.open({ protocol: "herald", ports: sys.ports, secret: sys.secret }, users);
-      await measure(fleet, () => sys.targeted({ users, rate: 1000, seconds: 0.5, size: 200 }));
+      await warmUpTargeted(fleet, sys, users);
       for (const rate of full ? [10_000, 25_000, 50_000] : [10_000, 25_000]) {
         const m = await measure(fleet, () => sys.targeted({ users, rate, seconds, size: 200 }), {
           pending: sys.pending,

@@ -1,7 +1,7 @@
 // Targeted delivery: U users, one connection each; messages to random users at offered
 // rates; achieved rate, loss and latency from acceptance to receipt.
 import { Fleet } from "../lib/fleet.mjs";
-import { measure } from "../lib/measure.mjs";
+import { measure, warmUpTargeted } from "../lib/measure.mjs";
 import { SYSTEMS } from "../lib/systems.mjs";
 
 /** The contenders: Herald through the SDK and the HTTP API, Herald with one job per message, and the peers. */
@@ -24,7 +24,7 @@ export default async function targeted({ full, seconds, systems, log, userCounts
         const ids = Array.from({ length: users }, (_, i) => `u${i}`);
         const opened = await fleet.open({ protocol: sys.protocol, ports: sys.ports, secret: sys.secret }, ids);
         if (opened.opened < users) throw new Error(`only ${opened.opened} of ${users} users connected`);
-        await measure(fleet, () => sys.targeted({ users: ids, rate: 1000, seconds: 0.5, size: 200 })); // warm-up
+        await warmUpTargeted(fleet, sys, ids);
         for (const rate of rates ?? (full ? [10_000, 25_000, 50_000, 100_000] : [10_000, 50_000])) {
           const m = await measure(fleet, () => sys.targeted({ users: ids, rate, seconds, size: 200 }), {
             pending: sys.pending,
