@@ -38,9 +38,6 @@ export interface ProcessorDeps {
   log: Logger;
 }
 
-/** How a job's messages fared in their handlers (failures are counted when settled). */
-type Outcomes = HandlerOutcomes;
-
 interface Failure {
   message: Envelope;
   error: string;
@@ -59,7 +56,7 @@ interface Batch {
   /** How many count against the pending capacity (released when they finish). */
   counted: number;
   /** Present when the handlers already ran on an earlier attempt (see MessageJobData). */
-  handled?: Outcomes | undefined;
+  handled?: HandlerOutcomes | undefined;
 }
 
 const NO_CAPACITY_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -76,9 +73,9 @@ export interface ProcessedJob {
  * the timeout), re-enqueues failures with back-off and dead-letters those out of
  * attempts, then publishes the results in job order. Handler failures never fail the
  * job; only an infrastructure failure (Redis) does, for BullMQ to retry it. Nothing is
- * published before the failures are settled, so a retry never repeats a delivery; and a
- * job with failures is written back as handled first, so a retry after a failed publish
- * neither runs its handlers nor re-enqueues its failures again.
+ * published before the failures are settled, so a failure there repeats no delivery;
+ * and a job with failures is written back as handled first, so a retry after a failed
+ * publish neither runs its handlers nor re-enqueues its failures again.
  */
 export class MessageProcessor {
   constructor(
@@ -90,7 +87,7 @@ export class MessageProcessor {
     const { metrics } = this.deps;
     const started = performance.now();
     let out: Envelope[];
-    let outcomes: Outcomes;
+    let outcomes: HandlerOutcomes;
     let release: number;
     try {
       const batch = await this.toBatch(priority, job);
@@ -126,7 +123,7 @@ export class MessageProcessor {
    */
   private async runHandlers(
     messages: readonly Envelope[],
-  ): Promise<{ out: Envelope[]; failures: Failure[]; outcomes: Outcomes }> {
+  ): Promise<{ out: Envelope[]; failures: Failure[]; outcomes: HandlerOutcomes }> {
     const now = Date.now();
     const slots: (Envelope | Promise<HandlerOutcome> | undefined)[] = new Array(messages.length);
     let async = false;
@@ -142,7 +139,7 @@ export class MessageProcessor {
     const settled = async ? await Promise.all(slots) : (slots as (Envelope | HandlerOutcome | undefined)[]);
     const out: Envelope[] = [];
     const failures: Failure[] = [];
-    const counts: Outcomes = { delivered: 0, dropped: 0, expired: 0 };
+    const counts: HandlerOutcomes = { delivered: 0, dropped: 0, expired: 0 };
     settled.forEach((o, i) => {
       if (o === undefined) counts.expired++;
       else if (!("ok" in o)) {
