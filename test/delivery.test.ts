@@ -171,6 +171,33 @@ describe("delivery through one edge and one worker", () => {
     }
   });
 
+  it("makes sends past maxBuffered wait their turn, in call order, and rejects the waiting ones on close", async () => {
+    const c = await g.connect("buffered");
+    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix, maxBuffered: 5 });
+    try {
+      const sends = Array.from({ length: 40 }, (_, i) =>
+        producer.send(msg({ user: "buffered" }, "b", { data: { i } })),
+      );
+      const ids = await Promise.all(sends);
+      expect([...ids].sort()).toEqual(ids);
+      await waitFor(() => c.messages().length === 40, "40 messages");
+      expect(c.messages().map((f) => (f.data as { i: number }).i)).toEqual(ids.map((_, i) => i));
+
+      const late = Array.from({ length: 12 }, (_, i) =>
+        producer.send(msg({ user: "buffered" }, "late", { data: { i } })),
+      );
+      const settled = Promise.allSettled(late);
+      await producer.close(); // the first 5 were buffered and are flushed; 7 were waiting for room
+      const outcomes = await settled;
+      expect(outcomes.slice(0, 5).every((o) => o.status === "fulfilled")).toBe(true);
+      for (const o of outcomes.slice(5)) expect(o).toMatchObject({ status: "rejected", reason: { code: "closed" } });
+      await expect(producer.send(msg({ user: "buffered" }, "after"))).rejects.toMatchObject({ code: "closed" });
+    } finally {
+      await producer.close();
+      c.close();
+    }
+  });
+
   it("keeps a user's order across many one-message jobs, which the worker runs concurrently", async () => {
     // One job per message: the worker has up to 10 in flight, and BullMQ alone would start some out of order.
     const c = await g.connect("one-by-one");
