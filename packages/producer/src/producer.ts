@@ -102,6 +102,7 @@ export class HeraldProducer {
     return this.enter(parsed.messages, one);
   }
 
+  /** Buffers a validated call and schedules its flush: at once when a batch is full. */
   private enter(messages: Message[], one: boolean): Promise<string | string[]> {
     return new Promise((resolve, reject) => {
       this.buffer.push({ messages, one, resolve, reject });
