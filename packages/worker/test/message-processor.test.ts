@@ -69,10 +69,7 @@ const handlers = new HandlerRegistry().on("flaky", () => {
   throw new Error("flaky handler");
 });
 
-function processor(
-  bus: RedisBus,
-  opts: { registry?: Registry; queues?: ScriptedRedis } = {},
-): { processor: MessageProcessor; metrics: WorkerMetrics } {
+function processor(bus: RedisBus, opts: { registry?: Registry; queues?: ScriptedRedis } = {}): MessageProcessor {
   const metrics = new WorkerMetrics(opts.registry ?? new Registry());
   // Retries and dead letters go through `queues` (Redis may be down there).
   const queues = opts.queues ?? commands;
@@ -87,7 +84,7 @@ function processor(
     log: createLogger("silent"),
   };
   const options = { handlerTimeoutMs: 1000, maxAttempts: 3, backoffBaseMs: 60_000, backoffMaxMs: 60_000 };
-  return { processor: new MessageProcessor(options, deps), metrics };
+  return new MessageProcessor(options, deps);
 }
 
 const pending = async () => Number((await commands.get(keys.pending("normal"))) ?? 0);
@@ -97,7 +94,7 @@ const ticket = () => new PublishSequencer().ticket();
 
 describe("foreign jobs", () => {
   it("are validated, given ids, and delivered", async () => {
-    const { processor: p } = processor(new RedisBus(keys, commands));
+    const p = processor(new RedisBus(keys, commands));
     const job = await queue.add("any-name", { messages: [{ to: { user: "ann" }, event: "hi", data: { n: 1 } }] });
     delivered.length = 0;
     await p.process("normal", await fetchJob(job.id), ticket());
@@ -115,7 +112,7 @@ describe("foreign jobs", () => {
     ];
     const job = await queue.add("any-name", { messages });
     const before = await pending();
-    const failing = processor(new RedisBus(keys, deadBus)).processor;
+    const failing = processor(new RedisBus(keys, deadBus));
     await expect(failing.process("normal", await fetchJob(job.id), ticket())).rejects.toThrow();
     expect(await pending()).toBe(before + 2); // reserved, not yet released: the job will be retried
     const stored = (await fetchJob(job.id)).data;
@@ -123,7 +120,7 @@ describe("foreign jobs", () => {
     const ids = (stored as { messages: { id: string }[] }).messages.map((m) => m.id);
 
     delivered.length = 0;
-    const { processor: p } = processor(new RedisBus(keys, commands));
+    const p = processor(new RedisBus(keys, commands));
     await p.process("normal", await fetchJob(job.id), ticket());
     await expect.poll(() => delivered.length).toBe(2);
     // Both arrive (the keyed one is not taken for a duplicate of itself), with the first attempt's ids.
@@ -136,7 +133,7 @@ describe("foreign jobs", () => {
 
   it("are dropped whole when invalid, and counted", async () => {
     const registry = new Registry();
-    const { processor: p } = processor(new RedisBus(keys, commands), { registry });
+    const p = processor(new RedisBus(keys, commands), { registry });
     const job = await queue.add("any-name", { messages: [{ to: { user: "ann" }, event: "ok" }, { to: {} }] });
     const before = await pending();
     delivered.length = 0;
@@ -161,12 +158,12 @@ describe("a job whose handlers failed for some messages", () => {
     const job = await queue.add("any-name", { messages });
     const before = { pending: await pending(), retries: await retriesQueued() };
     delivered.length = 0;
-    const settleFails = processor(new RedisBus(keys, commands), { queues: deadBus }).processor;
+    const settleFails = processor(new RedisBus(keys, commands), { queues: deadBus });
     await expect(settleFails.process("normal", await fetchJob(job.id), ticket())).rejects.toThrow();
     await new Promise((r) => setTimeout(r, 100));
     expect(delivered).toEqual([]); // the publish comes after the failures are settled
 
-    await processor(new RedisBus(keys, commands)).processor.process("normal", await fetchJob(job.id), ticket());
+    await processor(new RedisBus(keys, commands)).process("normal", await fetchJob(job.id), ticket());
     await expect.poll(() => delivered.length).toBe(1);
     await new Promise((r) => setTimeout(r, 100));
     expect(delivered.map((d) => d.target)).toEqual(["ann"]); // once
@@ -178,12 +175,12 @@ describe("a job whose handlers failed for some messages", () => {
     const job = await queue.add("any-name", { messages });
     const before = { pending: await pending(), retries: await retriesQueued(), flaky: flakyCalls };
     delivered.length = 0;
-    const publishFails = processor(new RedisBus(keys, deadBus)).processor;
+    const publishFails = processor(new RedisBus(keys, deadBus));
     await expect(publishFails.process("normal", await fetchJob(job.id), ticket())).rejects.toThrow();
     expect(flakyCalls).toBe(before.flaky + 1);
     expect(await retriesQueued()).toBe(before.retries + 1);
 
-    await processor(new RedisBus(keys, commands)).processor.process("normal", await fetchJob(job.id), ticket());
+    await processor(new RedisBus(keys, commands)).process("normal", await fetchJob(job.id), ticket());
     await expect.poll(() => delivered.length).toBe(1);
     expect(delivered.map((d) => d.target)).toEqual(["ann"]);
     expect(flakyCalls).toBe(before.flaky + 1); // not run again
