@@ -78,7 +78,7 @@ describe("connection lifecycle", () => {
     const admin = new Redis(g.redis.url);
     try {
       // What Redis does to a subscriber past its output-buffer limit.
-      await admin.client("KILL", "TYPE", "pubsub");
+      await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
       const edge = g.edges[0]!;
       await waitFor(async () => (await g.metric(edge, "herald_bus_reconnects_total")) >= 1, "a counted reconnect");
       await edge.waitForLog((l) => /bus subscriber reconnected/.test(l.msg), "the reconnect warning");

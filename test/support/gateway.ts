@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import type { MessageInput } from "@herald/protocol";
 import {
   type HeraldProcess,
   type LocalRedis,
@@ -107,4 +108,6 @@ export class Gateway {
   }
 }
 
-export const msg = (to: unknown, event = "note", extra: Record<string, unknown> = {}) => ({ to, event, ...extra });
+/** A message to send; also a malformed one, for tests of refusals (hence the cast). */
+export const msg = (to: unknown, event = "note", extra: Record<string, unknown> = {}) =>
+  ({ to, event, ...extra }) as MessageInput;

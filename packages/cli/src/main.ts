@@ -1,5 +1,5 @@
 import { HeraldError } from "@herald/protocol";
-import { loadConfig } from "./config/load-config.js";
+import { loadConfig, tokenSecret } from "./config/load-config.js";
 import type { Role } from "./config/variables.js";
 import { signToken } from "./dev-mode.js";
 import { dlqCommand } from "./dlq-command.js";
@@ -16,21 +16,22 @@ const USAGE = `usage: herald <command>
 
 Configuration comes from the environment; see the README.`;
 
-async function main(argv: string[]): Promise<number> {
+type Env = Readonly<Record<string, string | undefined>>;
+
+async function main(argv: string[], env: Env): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case "edge":
     case "worker":
     case "all":
-      await runRole(loadConfig(command as Role, process.env));
+      await runRole(loadConfig(command as Role, env));
       return -1; // keeps running until a signal
     case "dlq":
-      return dlqCommand(loadConfig("worker", process.env), args);
+      return dlqCommand(loadConfig("worker", env), args);
     case "token": {
       const [user, ...channels] = args;
-      const secret = process.env.HERALD_JWT_SECRET;
-      if (!user || !secret) throw new Error("usage: HERALD_JWT_SECRET=… herald token <user> [channel-pattern…]");
-      process.stdout.write(`${signToken(secret, user, channels)}\n`);
+      if (!user) throw new Error("usage: HERALD_JWT_SECRET=… herald token <user> [channel-pattern…]");
+      process.stdout.write(`${signToken(tokenSecret(env), user, channels)}\n`);
       return 0;
     }
     case undefined:
@@ -45,7 +46,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+// The process's environment is read here, once, and only through the config module.
+main(process.argv.slice(2), process.env).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },

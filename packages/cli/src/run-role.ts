@@ -1,11 +1,13 @@
 import { startEdge } from "@herald/edge";
-import { Enqueuer, readPending } from "@herald/jobs";
+import { Enqueuer, PendingCount } from "@herald/jobs";
 import {
   createLogger,
   createRegistry,
   type Logger,
   onShutdown,
+  pendingDriftCounter,
   queueWaitingGauge,
+  type Registry,
   startOpsServer,
 } from "@herald/observability";
 import {
@@ -17,6 +19,7 @@ import {
   RedisBus,
   RedisBusSubscriber,
   RedisPresence,
+  type ScriptedRedis,
   waitReady,
 } from "@herald/redis";
 import { startWorker } from "@herald/worker";
@@ -25,14 +28,26 @@ import { type Config, enqueuerOptions } from "./config/load-config.js";
 import { generateSecret, provisionRedis, signToken } from "./dev-mode.js";
 import { loadHandlers } from "./load-handlers.js";
 
+/** What every role of one process shares: its config, logger, registry, keys and Redis connections. */
+interface Process {
+  config: Config;
+  log: Logger;
+  registry: Registry;
+  keys: Keys;
+  /** Opens a Redis connection that the process closes on shutdown. */
+  connect(name: string, opts?: { failFast?: boolean; blocking?: boolean }): Redis;
+  /** Stop steps, run in order on shutdown. */
+  stops: (() => Promise<void>)[];
+}
+
 /** Wires and runs `herald edge | worker | all`. The only place objects are built. */
 export async function runRole(config: Config): Promise<void> {
   const log = createLogger(config.logLevel, { node: config.nodeId, role: config.role });
   let redisUrl = config.redisUrl;
   let local: LocalRedis | undefined;
   const connections: Redis[] = [];
-  // Stop steps, in order; installed before anything starts, so a signal during start-up
-  // still stops whatever is running by then (a private redis-server included).
+  // Installed before anything starts, so a signal during start-up still stops whatever is
+  // running by then (a private redis-server included).
   const stops: (() => Promise<void>)[] = [];
   const graceMs = config.drainSeconds * 1000 + config.jobTimeoutMs + 10_000;
   onShutdown(log, graceMs, async () => {
@@ -42,113 +57,134 @@ export async function runRole(config: Config): Promise<void> {
   });
 
   if (config.dev) ({ url: redisUrl, local } = await provisionRedis(redisUrl, log));
-  const connect = (name: string, opts: { failFast?: boolean; blocking?: boolean } = {}) => {
-    const r = connectRedis(redisUrl, { name, ...opts });
-    r.on("error", (err: Error) => log.debug({ err: err.message, connection: name }, "redis connection error"));
-    connections.push(r);
-    return r;
+  const proc: Process = {
+    config,
+    log,
+    registry: createRegistry(config.role, config.nodeId),
+    keys: new Keys(config.prefix),
+    stops,
+    connect: (name, opts = {}) => {
+      const r = connectRedis(redisUrl, { name, ...opts });
+      r.on("error", (err: Error) => log.debug({ err: err.message, connection: name }, "redis connection error"));
+      connections.push(r);
+      return r;
+    },
   };
-  const keys = new Keys(config.prefix);
-  const registry = createRegistry(config.role, config.nodeId);
   const runsEdge = config.role !== "worker";
   const runsWorker = config.role !== "edge";
-
-  const commands = defineScripts(connect("commands", { failFast: runsEdge && !runsWorker }));
+  const commands = defineScripts(proc.connect("commands", { failFast: runsEdge && !runsWorker }));
   await waitReady(commands, 10_000).catch((err: Error) =>
     log.warn({ err: err.message }, "Redis not ready yet; retrying"),
   );
-  queueWaitingGauge(registry, () => readPending(commands, keys));
-  const options = enqueuerOptions(config);
+  reportPending(proc, new PendingCount(commands, proc.keys));
+  if (runsWorker) await runWorker(proc, commands);
+  if (runsEdge) await runEdge(proc, runsWorker ? undefined : commands);
+}
 
-  if (runsWorker) {
-    const enqueuer = new Enqueuer(commands, keys, options);
-    const worker = await startWorker(
-      {
-        concurrency: config.concurrency,
-        handlerTimeoutMs: config.jobTimeoutMs,
-        maxAttempts: config.maxAttempts,
-        backoffBaseMs: config.backoffMs,
-        backoffMaxMs: config.backoffMaxMs,
-        deadLetterCapacity: config.deadLetterCapacity,
-        busBacklogHighWaterBytes: config.busBacklogBytes,
-        bulkShare: config.bulkShare,
-      },
-      {
-        log,
-        registry,
-        keys,
-        redis: commands,
-        bus: new RedisBus(keys, commands),
-        enqueuer,
-        handlers: await loadHandlers(config.handlers),
-        connectBlocking: (name) => connect(name, { blocking: true }),
-      },
-    );
-    stops.push(
-      () => worker.close(),
-      () => enqueuer.close(),
-    );
-    if (config.role === "worker") {
-      const ops = await startOpsServer({ host: "0.0.0.0", port: config.metricsPort, registry, ready: worker.ready });
-      log.info({ port: ops.port }, "worker ops endpoints listening");
-      stops.unshift(() => ops.close());
-    }
-  }
+/** `herald_queue_waiting`, read from Redis at each scrape; a count below zero is a bug, logged and counted. */
+function reportPending(proc: Process, pending: PendingCount): void {
+  const drift = pendingDriftCounter(proc.registry);
+  queueWaitingGauge(proc.registry, () =>
+    pending.read((priority, value) => {
+      drift.inc({ priority });
+      proc.log.error({ priority, value }, "pending count below zero: the queue capacity is not enforced correctly");
+    }),
+  );
+}
 
-  if (runsEdge) {
-    const edgeCommands = runsWorker ? defineScripts(connect("edge", { failFast: true })) : commands;
-    const subscribers = {
-      urgent: connect(keys.subscriberName(config.nodeId, "urgent")),
-      bulk: connect(keys.subscriberName(config.nodeId, "bulk")),
-    };
-    // A fail-fast connection refuses commands until it is up: let it come up first.
-    await waitReady(edgeCommands, 10_000).catch(() => undefined);
-    const jwtSecret = config.jwtSecret ?? generateSecret();
-    const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
-    const enqueuer = new Enqueuer(edgeCommands, keys, options);
-    const edge = await startEdge(
-      {
-        host: config.host,
-        port: config.port,
-        nodeId: config.nodeId,
-        jwtSecret,
-        apiKeys,
-        maxFrameBytes: config.maxFrameBytes,
-        maxBodyBytes: config.maxBodyBytes,
-        heartbeatSeconds: config.heartbeatSeconds,
-        idleTimeoutSeconds: config.idleTimeoutSeconds,
-        maxConnections: config.maxConnections,
-        maxConnectionsPerUser: config.maxConnectionsPerUser,
-        maxSubscriptions: config.maxSubscriptions,
-        framesPerSecond: config.framesPerSecond,
-        frameBurst: config.framesPerSecond * 2,
-        maxBackpressureBytes: config.maxBackpressureBytes,
-        drainSeconds: config.drainSeconds,
-        enqueueTimeoutMs: 3000,
-      },
-      {
-        log,
-        registry,
-        presence: new RedisPresence(edgeCommands, keys, config.nodeId),
-        bus: new RedisBusSubscriber(keys, subscribers, config.nodeId),
-        enqueuer,
-        redisReady: () =>
-          edgeCommands.status === "ready" &&
-          subscribers.urgent.status === "ready" &&
-          subscribers.bulk.status === "ready",
-      },
-    );
-    stops.unshift(
-      () => edge.drain(),
-      () => enqueuer.close(),
-    );
-    if (config.jwtSecret === undefined || config.apiKeys.length === 0) {
-      await announceDevSecrets(log, edge.port, jwtSecret, apiKeys[0] as string);
-    }
+async function runWorker(proc: Process, commands: ScriptedRedis): Promise<void> {
+  const { config, keys, log, registry } = proc;
+  const pending = new PendingCount(commands, keys);
+  const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
+  const worker = await startWorker(
+    {
+      concurrency: config.concurrency,
+      handlerTimeoutMs: config.jobTimeoutMs,
+      maxAttempts: config.maxAttempts,
+      backoffBaseMs: config.backoffMs,
+      backoffMaxMs: config.backoffMaxMs,
+      deadLetterCapacity: config.deadLetterCapacity,
+      busBacklogHighWaterBytes: config.busBacklogBytes,
+      bulkShare: config.bulkShare,
+    },
+    {
+      log,
+      registry,
+      keys,
+      redis: commands,
+      bus: new RedisBus(keys, commands),
+      enqueuer,
+      pending,
+      handlers: await loadHandlers(config.handlers),
+      connectBlocking: (name) => proc.connect(name, { blocking: true }),
+    },
+  );
+  proc.stops.push(
+    () => worker.close(),
+    () => enqueuer.close(),
+  );
+  if (config.role === "worker") {
+    const ops = await startOpsServer({ host: "0.0.0.0", port: config.metricsPort, registry, ready: worker.ready });
+    log.info({ port: ops.port }, "worker ops endpoints listening");
+    proc.stops.unshift(() => ops.close());
   }
 }
 
-async function announceDevSecrets(log: Logger, port: number, secret: string, apiKey: string): Promise<void> {
+/** `shared`: the worker's command connection when the edge runs alone; else the edge opens its own, fail-fast. */
+async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promise<void> {
+  const { config, keys, log } = proc;
+  const commands = shared ?? defineScripts(proc.connect("edge", { failFast: true }));
+  const subscribers = {
+    urgent: proc.connect(keys.subscriberName(config.nodeId, "urgent")),
+    bulk: proc.connect(keys.subscriberName(config.nodeId, "bulk")),
+  };
+  // A fail-fast connection refuses commands until it is up: let it come up first.
+  await waitReady(commands, 10_000).catch((err: Error) => log.warn({ err: err.message }, "Redis not ready yet"));
+  const jwtSecret = config.jwtSecret ?? generateSecret();
+  const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
+  const enqueuer = new Enqueuer(
+    { redis: commands, keys, pending: new PendingCount(commands, keys) },
+    enqueuerOptions(config),
+  );
+  const edge = await startEdge(
+    {
+      host: config.host,
+      port: config.port,
+      nodeId: config.nodeId,
+      jwtSecret,
+      apiKeys,
+      maxFrameBytes: config.maxFrameBytes,
+      maxBodyBytes: config.maxBodyBytes,
+      heartbeatSeconds: config.heartbeatSeconds,
+      idleTimeoutSeconds: config.idleTimeoutSeconds,
+      maxConnections: config.maxConnections,
+      maxConnectionsPerUser: config.maxConnectionsPerUser,
+      maxSubscriptions: config.maxSubscriptions,
+      framesPerSecond: config.framesPerSecond,
+      frameBurst: config.framesPerSecond * 2,
+      maxBackpressureBytes: config.maxBackpressureBytes,
+      drainSeconds: config.drainSeconds,
+      enqueueTimeoutMs: 3000,
+    },
+    {
+      log,
+      registry: proc.registry,
+      presence: new RedisPresence(commands, keys, config.nodeId),
+      bus: new RedisBusSubscriber(keys, subscribers, config.nodeId),
+      enqueuer,
+      redisReady: () => [commands, subscribers.urgent, subscribers.bulk].every((r) => r.status === "ready"),
+    },
+  );
+  proc.stops.unshift(
+    () => edge.drain(),
+    () => enqueuer.close(),
+  );
+  if (config.jwtSecret === undefined || config.apiKeys.length === 0) {
+    announceDevSecrets(log, edge.port, jwtSecret, apiKeys[0] as string);
+  }
+}
+
+function announceDevSecrets(log: Logger, port: number, secret: string, apiKey: string): void {
   const token = signToken(secret, "alice", ["demo:*"]);
   log.info({ sampleToken: token, apiKey, port }, "dev mode: generated HERALD_JWT_SECRET and HERALD_API_KEYS");
   process.stderr.write(

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { type Connection, newConnection, sweepVerdict, takeFrameToken } from "./connection.js";
 import { ConnectionPool } from "./connection-pool.js";
 
-const conn = (id: string, userId: string, now = 0): Connection => newConnection(id, { userId, channels: [] }, now, 10);
+const conn = (id: string, userId: string, now = 0): Connection =>
+  newConnection(id, { userId, channels: [], expiresAt: undefined }, now, 10);
 
 describe("ConnectionPool", () => {
   it("groups a user's connections and enforces per-node and per-user limits", () => {
@@ -37,7 +38,7 @@ describe("ConnectionPool", () => {
 describe("sweep", () => {
   const limits = { idleMs: 1000, maxBufferedBytes: 100 };
   const open = (lastActivity: number, expiresAt?: number) => {
-    const c = newConnection("c", { userId: "u", channels: [], ...(expiresAt ? { expiresAt } : {}) }, lastActivity, 10);
+    const c = newConnection("c", { userId: "u", channels: [], expiresAt }, lastActivity, 10);
     c.state = "open";
     return c;
   };
@@ -54,7 +55,7 @@ describe("sweep", () => {
   });
 
   it("leaves a connection that is still opening alone", () => {
-    const opening = newConnection("c", { userId: "u", channels: [] }, 0, 10);
+    const opening = newConnection("c", { userId: "u", channels: [], expiresAt: undefined }, 0, 10);
     expect(sweepVerdict(opening, 1e9, 1e9, limits)).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Registry } from "@hera
 /** The edge's metrics. Label values come from small fixed sets, never user or channel ids. */
 export class EdgeMetrics {
   readonly connections: Gauge;
+  readonly busInbox: Gauge;
   readonly delivered: Counter<"priority">;
   readonly latency: Histogram<"priority">;
   readonly closed: Counter<"reason">;
@@ -13,7 +14,6 @@ export class EdgeMetrics {
   readonly busReceived: Counter<"kind">;
   readonly busReconnects: Counter<"lane">;
   readonly busMalformed: Counter;
-  readonly busInbox: Gauge;
 
   constructor(registry: Registry, connectionCount: () => number, busInboxBytes: () => number) {
     const registers = [registry];
@@ -33,35 +33,38 @@ export class EdgeMetrics {
         this.set(busInboxBytes());
       },
     });
+    const priority = { labelNames: ["priority"] as const, registers };
+    const reason = { labelNames: ["reason"] as const, registers };
     this.delivered = new Counter({
       name: "herald_messages_delivered_total",
       help: "Messages written to client sockets (one per receiving connection)",
-      labelNames: ["priority"],
-      registers,
+      ...priority,
     });
     this.latency = new Histogram({
       name: "herald_delivery_latency_seconds",
       help: "From acceptance to being written to the socket",
-      labelNames: ["priority"],
       buckets: LATENCY_BUCKETS,
-      registers,
+      ...priority,
+    });
+    this.accepted = new Counter({
+      name: "herald_messages_accepted_total",
+      help: "Messages accepted through this edge's HTTP API",
+      ...priority,
     });
     this.closed = new Counter({
       name: "herald_connections_closed_total",
       help: "Connections closed by the edge, by reason",
-      labelNames: ["reason"],
-      registers,
+      ...reason,
+    });
+    this.upgradesRefused = new Counter({
+      name: "herald_upgrades_refused_total",
+      help: "WebSocket upgrades refused, by reason",
+      ...reason,
     });
     this.frameErrors = new Counter({
       name: "herald_client_frame_errors_total",
       help: "Error frames sent to clients, by code",
       labelNames: ["code"],
-      registers,
-    });
-    this.accepted = new Counter({
-      name: "herald_messages_accepted_total",
-      help: "Messages accepted through this edge's HTTP API",
-      labelNames: ["priority"],
       registers,
     });
     this.httpRequests = new Counter({
@@ -85,12 +88,6 @@ export class EdgeMetrics {
     this.busMalformed = new Counter({
       name: "herald_bus_malformed_lines_total",
       help: "Delivery lines from the bus that could not be decoded (worker and edge versions differ)",
-      registers,
-    });
-    this.upgradesRefused = new Counter({
-      name: "herald_upgrades_refused_total",
-      help: "WebSocket upgrades refused, by reason",
-      labelNames: ["reason"],
       registers,
     });
   }

@@ -1,7 +1,7 @@
 import type { Enqueuer } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
-import type { RedisBusSubscriber, RedisPresence } from "@herald/redis";
-import { sweepVerdict } from "./connection.js";
+import type { BusSubscriber, Presence } from "@herald/routing";
+import { BusIntake } from "./bus-intake.js";
 import { ConnectionPool } from "./connection-pool.js";
 import { EdgeMetrics } from "./edge-metrics.js";
 import { ApiKeys } from "./http/api-keys.js";
@@ -10,9 +10,12 @@ import { mountOpsRoutes } from "./http/ops-routes.js";
 import { presenceRoute } from "./http/presence-route.js";
 import { Reply, STATUS } from "./http/respond.js";
 import { LocalHub } from "./local-hub.js";
-import { loadNativeUws, type us_listen_socket } from "./native-uws.js";
-import { idleTimeoutSeconds, pingDue, pingPhase } from "./ping-schedule.js";
-import { type Conn, closeWith, type SocketOptions, socketHandler, type Ws } from "./socket-handler.js";
+import { loadNativeUws, type TemplatedApp, type us_listen_socket } from "./native-uws.js";
+import { idleTimeoutSeconds } from "./ping-schedule.js";
+import { type ClientSocket, type Conn, closeWith } from "./socket/client-socket.js";
+import type { SocketOptions } from "./socket/socket-context.js";
+import { socketHandler } from "./socket/socket-handler.js";
+import { startSweep } from "./sweep.js";
 import { TokenVerifier } from "./token-verifier.js";
 import { TopicInterest } from "./topic-interest.js";
 
@@ -33,8 +36,8 @@ export interface EdgeOptions extends SocketOptions {
 export interface EdgeDeps {
   log: Logger;
   registry: Registry;
-  presence: RedisPresence;
-  bus: RedisBusSubscriber;
+  presence: Presence;
+  bus: BusSubscriber;
   enqueuer: Enqueuer;
   /** True while every Redis connection the edge depends on is ready. */
   redisReady: () => boolean;
@@ -48,59 +51,24 @@ export interface Edge {
 }
 
 const HEARTBEAT_MS = 5000;
-const SWEEP_CLOSE_TEXT = { idle: "idle timeout", tokenExpired: "token expired", tryAgain: "too slow to read" } as const;
-const SWEEP_MS = 1000;
 
 /** Starts an edge node: WebSocket clients, the producer HTTP API and the ops endpoints on one port. */
 export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<Edge> {
   const uws = loadNativeUws();
   const log = deps.log.child({ component: "edge" });
-  const pool = new ConnectionPool<Ws>(options);
+  const pool = new ConnectionPool<ClientSocket>(options);
+  let intake: BusIntake | undefined;
   const metrics = new EdgeMetrics(
     deps.registry,
     () => pool.size,
-    () => deps.bus.bulkBacklog,
-  );
-  const topics = new TopicInterest(
-    (t) => deps.presence.addSubscriber(t),
-    (t) => deps.presence.removeSubscriber(t),
-    (err, topic) => log.warn({ err, topic }, "topic unregistration failed"),
+    () => intake?.bulkBacklog ?? 0,
   );
   let draining = false;
-  const apiKeys = new ApiKeys(options.apiKeys);
-
   const app = uws.App();
+  mountRoutes(app, options, deps, { pool, metrics, log, draining: () => draining });
+
   const hub = new LocalHub(app, pool, metrics, options.maxBackpressureBytes);
-  const handler = socketHandler({
-    options,
-    pool,
-    topics,
-    presence: deps.presence,
-    verifier: new TokenVerifier(options.jwtSecret),
-    metrics,
-    log,
-    draining: () => draining,
-  });
-
-  app.ws<Conn>("/v1/ws", {
-    // uWS drops a socket with no close frame (1006) past this; up to it, Herald answers
-    // an oversize frame with a proper 1009 (see socket-handler).
-    maxPayloadLength: Math.max(options.maxFrameBytes * 4, 1 << 20),
-    // Pings are the sweep's, spread over the interval (see ping-schedule); uWS drops a socket
-    // that answered none of them.
-    idleTimeout: idleTimeoutSeconds(options.heartbeatSeconds),
-    sendPingsAutomatically: false,
-    // The 1013 sweep below closes slow readers cleanly; this is the hard stop behind it.
-    maxBackpressure: options.maxBackpressureBytes * 4,
-    closeOnBackpressureLimit: 1, // typed as a number in this release; it is a flag
-    ...handler,
-  });
-  app.post("/v1/messages", messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log }));
-  app.get("/v1/presence/:user", presenceRoute(deps.presence, apiKeys));
-  mountOpsRoutes(app, deps.registry, () => !draining && deps.redisReady());
-  app.any("/*", (res) => new Reply(res).json(STATUS.notFound, { error: "not_found" }));
-
-  await deps.bus.start({
+  intake = new BusIntake(deps.bus, {
     onDelivery: (d) => hub.deliver(d),
     onBatchEnd: () => hub.flush(),
     onResubscribed: (lane) => {
@@ -109,6 +77,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     },
     onMalformed: (lines) => metrics.busMalformed.inc(lines),
   });
+  await intake.start();
   await deps.presence.heartbeat();
 
   const heartbeat = setInterval(() => {
@@ -117,25 +86,13 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       (err: unknown) => log.warn({ err }, "heartbeat failed"),
     );
   }, HEARTBEAT_MS);
-  const sweepLimits = { idleMs: options.idleTimeoutSeconds * 1000, maxBufferedBytes: options.maxBackpressureBytes };
-  const pingMs = options.heartbeatSeconds * 1000;
-  let lastSweep = Date.now();
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const conn of pool.all()) {
-      if (!conn.socket) continue;
-      const verdict = sweepVerdict(conn, now, conn.socket.getBufferedAmount(), sweepLimits);
-      if (verdict) closeWith(conn, verdict, metrics, SWEEP_CLOSE_TEXT[verdict]);
-      else if (conn.state === "open" && pingDue(pingPhase(conn.id, pingMs), lastSweep, now, pingMs)) conn.socket.ping();
-    }
-    lastSweep = now;
-  }, SWEEP_MS);
-
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(options.host, options.port, (s) =>
-      s ? resolve(s) : reject(new Error(`cannot listen on ${options.host}:${options.port}`)),
-    );
+  const sweep = startSweep(pool, metrics, {
+    idleMs: options.idleTimeoutSeconds * 1000,
+    maxBufferedBytes: options.maxBackpressureBytes,
+    pingMs: options.heartbeatSeconds * 1000,
   });
+
+  const listenSocket = await listen(app, options.host, options.port);
   const port = uws.us_socket_local_port(listenSocket);
   log.info({ host: options.host, port }, "edge listening");
 
@@ -145,19 +102,77 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       draining = true;
       uws.us_listen_socket_close(listenSocket);
       clearInterval(heartbeat);
-      clearInterval(sweep);
-      const open = [...pool.all()];
-      log.info({ connections: open.length, seconds: options.drainSeconds }, "draining");
-      // Spread the reconnects over the window so the other nodes are not stampeded.
-      const ticks = Math.max(1, Math.round(options.drainSeconds * 10));
-      const perTick = Math.ceil(open.length / ticks);
-      for (let i = 0; i < open.length; i += perTick) {
-        for (const conn of open.slice(i, i + perTick)) closeWith(conn, "restart", metrics, "node draining");
-        if (i + perTick < open.length) await new Promise((r) => setTimeout(r, 100));
-      }
+      sweep.stop();
+      await closeAllSpread(pool, metrics, log, options.drainSeconds);
     })();
     return drained;
   };
 
   return { port, connections: () => pool.size, drain };
+}
+
+/** The WebSocket endpoint, the producer API and the ops endpoints. */
+function mountRoutes(
+  app: TemplatedApp,
+  options: EdgeOptions,
+  deps: EdgeDeps,
+  parts: { pool: ConnectionPool<ClientSocket>; metrics: EdgeMetrics; log: Logger; draining: () => boolean },
+): void {
+  const { pool, metrics, log, draining } = parts;
+  const topics = new TopicInterest(
+    (t) => deps.presence.addSubscriber(t),
+    (t) => deps.presence.removeSubscriber(t),
+    (err, topic) => log.warn({ err, topic }, "topic unregistration failed"),
+  );
+  const handler = socketHandler({
+    options,
+    pool,
+    topics,
+    presence: deps.presence,
+    metrics,
+    log,
+    verifier: new TokenVerifier(options.jwtSecret),
+    draining,
+  });
+  app.ws<Conn>("/v1/ws", {
+    // uWS drops a socket with no close frame (1006) past this; up to it, Herald answers
+    // an oversize frame with a proper 1009 (see socket/client-frames).
+    maxPayloadLength: Math.max(options.maxFrameBytes * 4, 1 << 20),
+    // Pings are the sweep's, spread over the interval (see ping-schedule); uWS drops a socket
+    // that answered none of them.
+    idleTimeout: idleTimeoutSeconds(options.heartbeatSeconds),
+    sendPingsAutomatically: false,
+    // The sweep closes slow readers cleanly (1013); this is the hard stop behind it.
+    maxBackpressure: options.maxBackpressureBytes * 4,
+    closeOnBackpressureLimit: 1, // typed as a number in this release; it is a flag
+    ...handler,
+  });
+  const apiKeys = new ApiKeys(options.apiKeys);
+  app.post("/v1/messages", messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log }));
+  app.get("/v1/presence/:user", presenceRoute(deps.presence, apiKeys));
+  mountOpsRoutes(app, deps.registry, () => !draining() && deps.redisReady());
+  app.any("/*", (res) => new Reply(res).json(STATUS.notFound, { error: "not_found" }));
+}
+
+function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${host}:${port}`))));
+  });
+}
+
+/** Closes every connection with 1012, spread over the drain window so the other nodes are not stampeded. */
+async function closeAllSpread(
+  pool: ConnectionPool<ClientSocket>,
+  metrics: EdgeMetrics,
+  log: Logger,
+  seconds: number,
+): Promise<void> {
+  const open = [...pool.all()];
+  log.info({ connections: open.length, seconds }, "draining");
+  const ticks = Math.max(1, Math.round(seconds * 10));
+  const perTick = Math.ceil(open.length / ticks);
+  for (let i = 0; i < open.length; i += perTick) {
+    for (const conn of open.slice(i, i + perTick)) closeWith(conn, "restart", metrics, "node draining");
+    if (i + perTick < open.length) await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,9 +1,14 @@
-import { BROADCAST_CHANNEL, PRIORITIES, type Priority } from "@herald/protocol";
-import type { Delivery, DeliveryKind } from "@herald/redis";
+import { BROADCAST_CHANNEL, type Delivery, type DeliveryKind, PRIORITIES, type Priority } from "@herald/protocol";
 import type { ConnectionPool } from "./connection-pool.js";
 import type { EdgeMetrics } from "./edge-metrics.js";
-import type { TemplatedApp } from "./native-uws.js";
-import { type Conn, closeWith, type Ws } from "./socket-handler.js";
+import { type ClientSocket, type Conn, closeWith } from "./socket/client-socket.js";
+
+/** uWS's native topic publishing (`TemplatedApp`), as the hub uses it. */
+export interface TopicPublisher {
+  /** Copies the frame into every subscriber's buffer, in C++. */
+  publish(topic: string, frame: string, isBinary: boolean, compress: boolean): boolean;
+  numSubscribers(topic: string): number;
+}
 
 /**
  * Writes deliveries from the bus to this node's sockets. Topics and broadcasts go
@@ -22,8 +27,8 @@ export class LocalHub {
   private readonly latency: Record<Priority, { observe(v: number): void }>;
 
   constructor(
-    private readonly app: TemplatedApp,
-    private readonly pool: ConnectionPool<Ws>,
+    private readonly app: TopicPublisher,
+    private readonly pool: ConnectionPool<ClientSocket>,
     private readonly metrics: EdgeMetrics,
     private readonly maxBackpressureBytes: number,
   ) {

@@ -15,7 +15,7 @@ export function loadNativeUws(): typeof UWS {
   const binary = Object.keys(require.cache).find((path) =>
     /uWebSockets\.js.*\.node$|uws-js-unofficial.*\.node$/.test(path),
   );
-  if (!binary || process.env.UWS_USE_FALLBACK) {
+  if (!binary) {
     throw new Error(
       `uWebSockets.js native binary did not load for ${process.platform}-${process.arch} Node ABI ${process.versions.modules}` +
         " (the package fell back to its JavaScript shim). Herald needs Node 20 on linux/darwin x64 or arm64.",

@@ -3,6 +3,7 @@ import type { Keys } from "@herald/redis";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Enqueuer } from "./enqueuer.js";
+import { reportedByCommands } from "./queue-errors.js";
 import { DEAD_LETTER_QUEUE, type DeadLetterData } from "./queues.js";
 
 export interface DeadLetter extends DeadLetterData {
@@ -29,7 +30,7 @@ export class DeadLetters {
   private get queue(): Queue<DeadLetterData> {
     if (!this.created) {
       this.created = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, { connection: this.redis, prefix: this.keys.tag });
-      this.created.on("error", () => undefined); // failures reach callers as rejected calls
+      this.created.on("error", reportedByCommands);
     }
     return this.created;
   }

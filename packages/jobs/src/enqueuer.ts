@@ -1,7 +1,9 @@
 import { type Envelope, type Message, PRIORITIES, type Priority } from "@herald/protocol";
-import type { Keys, ScriptedRedis } from "@herald/redis";
+import type { Keys } from "@herald/redis";
 import { Queue } from "bullmq";
-import { reserveIds } from "./ids.js";
+import type { Redis } from "ioredis";
+import type { PendingCount, Unused } from "./pending-count.js";
+import { reportedByCommands } from "./queue-errors.js";
 import { MESSAGE_JOB, type MessageJobData, QUEUE_NAMES } from "./queues.js";
 
 export interface EnqueuerOptions {
@@ -11,19 +13,19 @@ export interface EnqueuerOptions {
   maxMessagesPerJob: number;
 }
 
+export interface EnqueuerDeps {
+  /** Commands; BullMQ's queues use it too. */
+  redis: Redis;
+  keys: Keys;
+  pending: PendingCount;
+}
+
 /**
- * Messages packed into one job unless configured otherwise (SDK `maxBatch`, `HERALD_BATCH_SIZE`).
- * Every job costs the same BullMQ work (add, fetch, complete) however many messages it holds,
- * so bigger packs are cheaper under load: 250 a job delivered 50.5–52.6k/s where 100 a job
- * delivered 43.3–46.5k (60,000/s offered to 1,000 users, three alternating pairs). But bigger
- * low-priority jobs hold critical messages up: behind a 100,000 low backlog, eight
- * alternating pairs of the priority scenario measured critical p99 medians of 75 vs 50 ms,
- * p50 7–9 vs 5–8 ms (docs/performance.md, "Pack size"). The default keeps latency.
+ * Messages packed into one job unless configured otherwise (SDK `maxBatch`, `HERALD_BATCH_SIZE`):
+ * bigger packs cost less per message under load but hold critical messages up behind a low
+ * backlog; the default keeps latency (docs/decisions/pack-size.md).
  */
 export const DEFAULT_MESSAGES_PER_JOB = 100;
-
-/** How long an idempotency key is remembered (SPEC: the same key within 24 h is delivered once). */
-export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 export type EnqueueResult =
   | { ok: true; ids: string[]; duplicates: number }
@@ -39,9 +41,14 @@ export const MESSAGE_JOB_OPTIONS = {
   removeOnFail: { count: 1000 },
 } as const;
 
+/** One priority's share of an enqueue call, reserved and ready to add. */
+interface Reserved extends Unused {
+  envelopes: Envelope[];
+}
+
 /**
  * Accepts messages into the priority queues: gives them ordered ids, enforces each
- * queue's capacity and idempotency keys, and packs them into jobs.
+ * queue's capacity and idempotency keys (through PendingCount), and packs them into jobs.
  * All or nothing: if any priority's queue is full, nothing of the call is enqueued.
  * Order: messages of one priority keep their order, within the call and call after call.
  */
@@ -49,8 +56,7 @@ export class Enqueuer {
   private readonly queues = new Map<Priority, Queue>();
 
   constructor(
-    private readonly redis: ScriptedRedis,
-    private readonly keys: Keys,
+    private readonly deps: EnqueuerDeps,
     private readonly options: EnqueuerOptions,
   ) {}
 
@@ -62,69 +68,57 @@ export class Enqueuer {
     let queue = this.queues.get(priority);
     if (!queue) {
       queue = new Queue(QUEUE_NAMES[priority], {
-        connection: this.redis,
-        prefix: this.keys.tag,
+        connection: this.deps.redis,
+        prefix: this.deps.keys.tag,
         skipWaitingForReady: true,
         defaultJobOptions: MESSAGE_JOB_OPTIONS,
       });
-      // Connection trouble reaches callers as a rejected add; the event would only repeat it.
-      queue.on("error", () => undefined);
+      queue.on("error", reportedByCommands);
       this.queues.set(priority, queue);
     }
     return queue;
   }
 
   async enqueue(messages: readonly Message[], now = Date.now()): Promise<EnqueueResult> {
-    const groups = new Map<Priority, number[]>();
-    messages.forEach((m, i) => {
-      const g = groups.get(m.priority);
-      if (g) g.push(i);
-      else groups.set(m.priority, [i]);
-    });
-
     const ids: string[] = new Array(messages.length);
-    const undo: { priority: Priority; fresh: number; claimedKeys: string[] }[] = [];
-    const batches: { priority: Priority; envelopes: Envelope[] }[] = [];
+    const reserved: Reserved[] = [];
     let duplicates = 0;
     try {
-      for (const priority of PRIORITIES) {
-        const positions = groups.get(priority);
-        if (!positions) continue;
-        const r = await reserveIds(
-          this.redis,
-          this.keys,
+      for (const [priority, positions] of byPriority(messages)) {
+        const r = await this.deps.pending.reserve(
           priority,
           positions.map((i) => (messages[i] as Message).id),
           this.options.capacity,
-          IDEMPOTENCY_TTL_SECONDS,
         );
         if (!r.ok) {
-          await this.rollback(undo);
+          await this.deps.pending.rollback(reserved);
           return { ok: false, reason: "full", priority, pending: r.pending };
         }
-        undo.push({ priority, fresh: r.fresh, claimedKeys: r.claimedKeys });
         duplicates += r.duplicates.size;
         const envelopes: Envelope[] = [];
         positions.forEach((index, j) => {
-          const id = r.ids[j] as string;
-          ids[index] = id;
-          if (!r.duplicates.has(j)) envelopes.push(toEnvelope(messages[index] as Message, id, now));
+          ids[index] = r.ids[j] as string;
+          if (!r.duplicates.has(j)) envelopes.push(toEnvelope(messages[index] as Message, ids[index], now));
         });
-        batches.push({ priority, envelopes });
+        reserved.push({ priority, fresh: r.fresh, claimedKeys: r.claimedKeys, envelopes });
       }
-      for (const { priority, envelopes } of batches) {
-        await this.addPacked(priority, envelopes, envelopes.length);
-        // Added: these messages are really queued now, so a later failure must not un-count them.
-        undo.splice(
-          undo.findIndex((u) => u.priority === priority),
-          1,
-        );
-      }
+      await this.addReserved(reserved);
     } catch (err) {
-      await this.rollback(undo).catch(() => undefined);
+      await this.deps.pending.rollback(reserved).catch((rollbackErr: unknown) => {
+        throw new AggregateError([err, rollbackErr], "enqueue failed, and so did giving its reservation back");
+      });
       throw err;
     }
     return { ok: true, ids, duplicates };
+  }
+
+  /** Adds each priority's envelopes; an added one is queued for good, so it leaves `reserved` (no rollback). */
+  private async addReserved(reserved: Reserved[]): Promise<void> {
+    while (reserved.length) {
+      const { priority, envelopes } = reserved[0] as Reserved;
+      await this.addPacked(priority, envelopes, envelopes.length);
+      reserved.shift();
+    }
   }
 
   /** Adds already-accepted envelopes as packed jobs, in order. */
@@ -148,23 +142,25 @@ export class Enqueuer {
 
   /** Puts one already-accepted message back into its queue (a dead letter re-driven), counted as pending. */
   async redrive(message: Envelope): Promise<void> {
-    await this.redis.incrby(this.keys.pending(message.priority), 1);
+    await this.deps.pending.redrive(message.priority, 1);
     await this.addPacked(message.priority, [message], 1);
   }
 
-  private async rollback(undo: { priority: Priority; fresh: number; claimedKeys: string[] }[]): Promise<void> {
-    if (undo.length === 0) return;
-    const pipe = this.redis.pipeline();
-    for (const u of undo) {
-      if (u.fresh) pipe.decrby(this.keys.pending(u.priority), u.fresh);
-      if (u.claimedKeys.length) pipe.del(...u.claimedKeys);
-    }
-    await pipe.exec();
-  }
-
+  /** Closes the queues it opened. Idempotent. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
   }
+}
+
+/** Message positions grouped by priority, most urgent first. */
+function byPriority(messages: readonly Message[]): [Priority, number[]][] {
+  const groups = new Map<Priority, number[]>();
+  messages.forEach((m, i) => {
+    const g = groups.get(m.priority);
+    if (g) g.push(i);
+    else groups.set(m.priority, [i]);
+  });
+  return PRIORITIES.filter((p) => groups.has(p)).map((p) => [p, groups.get(p) as number[]]);
 }
 
 export function toEnvelope(m: Message, id: string, ts: number): Envelope {

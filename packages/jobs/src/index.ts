@@ -3,13 +3,19 @@ export {
   DEFAULT_MESSAGES_PER_JOB,
   type EnqueueResult,
   Enqueuer,
+  type EnqueuerDeps,
   type EnqueuerOptions,
-  IDEMPOTENCY_TTL_SECONDS,
   MESSAGE_JOB_OPTIONS,
   toEnvelope,
 } from "./enqueuer.js";
-export { type Reservation, reserveIds } from "./ids.js";
-export { readPending } from "./pending.js";
+export {
+  type DriftReport,
+  IDEMPOTENCY_TTL_SECONDS,
+  PendingCount,
+  type Reservation,
+  type Unused,
+} from "./pending-count.js";
+export { reportedByCommands } from "./queue-errors.js";
 export {
   DEAD_LETTER_QUEUE,
   type DeadLetterData,

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
@@ -11,30 +11,15 @@ export interface OpsServer {
  * `/healthz`, `/readyz` and `/metrics` on their own port, for processes without an
  * HTTP server of their own (workers). Edges serve the same routes on their uWS port.
  */
-export function startOpsServer(opts: {
+interface OpsOptions {
   host: string;
   port: number;
   registry: Registry;
   ready: () => boolean;
-}): Promise<OpsServer> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET") {
-      res.writeHead(405).end();
-    } else if (path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-    } else if (path === "/readyz") {
-      const ok = opts.ready();
-      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ready\n" : "not ready\n");
-    } else if (path === "/metrics") {
-      opts.registry.metrics().then(
-        (text) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500).end(String(err.message)),
-      );
-    } else {
-      res.writeHead(404).end();
-    }
-  });
+}
+
+export function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
+  const server: Server = createServer((req, res) => answer(opts, req, res));
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => {
@@ -45,4 +30,23 @@ export function startOpsServer(opts: {
       });
     });
   });
+}
+
+function answer(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? "/").split("?")[0];
+  if (req.method !== "GET") {
+    res.writeHead(405).end();
+  } else if (path === "/healthz") {
+    res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+  } else if (path === "/readyz") {
+    const ok = opts.ready();
+    res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ready\n" : "not ready\n");
+  } else if (path === "/metrics") {
+    opts.registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500).end(String(err.message)),
+    );
+  } else {
+    res.writeHead(404).end();
+  }
 }

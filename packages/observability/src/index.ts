@@ -1,4 +1,13 @@
 export { type OpsServer, startOpsServer } from "./http-server.js";
 export { createLogger, type Logger } from "./logger.js";
-export { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, queueWaitingGauge, Registry } from "./metrics.js";
+export {
+  Counter,
+  createRegistry,
+  Gauge,
+  Histogram,
+  LATENCY_BUCKETS,
+  pendingDriftCounter,
+  queueWaitingGauge,
+  Registry,
+} from "./metrics.js";
 export { onShutdown } from "./shutdown.js";

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
 export { Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -31,5 +31,19 @@ export function queueWaitingGauge(registry: Registry, read: () => Promise<Record
         // Redis unreachable at scrape time: keep the last values; readiness reports the outage
       }
     },
+  });
+}
+
+/**
+ * `herald_pending_drift_total{priority}`: times a priority's pending count was read below
+ * zero. It never should be: something released messages twice, and until the count is
+ * repaired the queue's capacity is not enforced correctly.
+ */
+export function pendingDriftCounter(registry: Registry): Counter<"priority"> {
+  return new Counter({
+    name: "herald_pending_drift_total",
+    help: "Times a priority's pending count was read below zero (a bug: capacity is not enforced correctly)",
+    labelNames: ["priority"],
+    registers: [registry],
   });
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_MESSAGES_PER_JOB, Enqueuer } from "@herald/jobs";
+import { DEFAULT_MESSAGES_PER_JOB, Enqueuer, PendingCount, reportedByCommands } from "@herald/jobs";
 import { HeraldError, type Message, type MessageInput, parseMessages } from "@herald/protocol";
 import { closeRedis, connectRedis, defineScripts, Keys, waitReady } from "@herald/redis";
 import type { Redis } from "ioredis";
@@ -55,6 +55,7 @@ export class HeraldProducer {
   private draining: Promise<void> | undefined;
   private spaceWaiters: (() => void)[] = [];
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(options: ProducerOptions = {}) {
     if (!options.connection && !options.redisUrl) throw new Error("HeraldProducer needs redisUrl or connection");
@@ -64,12 +65,17 @@ export class HeraldProducer {
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.maxBuffered = options.maxBuffered ?? 10_000;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 5000;
-    // Errors surface as rejected sends; without a listener ioredis would print each reconnect attempt.
-    if (this.ownsConnection) this.redis.on("error", () => undefined);
-    this.enqueuer = new Enqueuer(defineScripts(this.redis), new Keys(options.prefix ?? "herald"), {
-      capacity: options.capacity ?? 10_000,
-      maxMessagesPerJob: this.maxBatch,
-    });
+    // Without a listener ioredis would print each reconnect attempt.
+    if (this.ownsConnection) this.redis.on("error", reportedByCommands);
+    const redis = defineScripts(this.redis);
+    const keys = new Keys(options.prefix ?? "herald");
+    this.enqueuer = new Enqueuer(
+      { redis, keys, pending: new PendingCount(redis, keys) },
+      {
+        capacity: options.capacity ?? 10_000,
+        maxMessagesPerJob: this.maxBatch,
+      },
+    );
   }
 
   /** Enqueues one message; resolves with its id. */
@@ -139,13 +145,19 @@ export class HeraldProducer {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const wake of this.spaceWaiters.splice(0)) wake(); // waiting sends reject as closed
-    await this.flush();
-    await this.enqueuer.close();
-    if (this.ownsConnection) await closeRedis(this.redis);
+  /** Sends what is buffered, then closes; waiting sends reject as closed. Idempotent: every call awaits the same close. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      for (const wake of this.spaceWaiters.splice(0)) wake(); // waiting sends reject as closed
+      try {
+        await this.flush();
+      } finally {
+        await this.enqueuer.close();
+        if (this.ownsConnection) await closeRedis(this.redis);
+      }
+    })();
+    return this.closing;
   }
 
   /** Lets waiting sends in, in order, while there is room (each is let in once). */

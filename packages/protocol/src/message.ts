@@ -75,24 +75,28 @@ function problemsOf(index: number, input: unknown, error: z.ZodError): FieldProb
   const out: FieldProblem[] = [];
   for (const issue of error.issues) {
     const path = issue.path.map(String);
-    // A union failure says little. When `to` names exactly one known shape, report that
-    // shape's own problem; otherwise say which shapes `to` may take.
     if (issue.code === "invalid_union" && path.length === 1 && path[0] === "to") {
-      const to = (input as { to?: unknown }).to;
-      const keys = typeof to === "object" && to !== null ? Object.keys(to) : [];
-      const shape = keys.length === 1 ? TARGET_KEYS.indexOf(keys[0] as string) : -1;
-      const detail = shape >= 0 ? issue.errors[shape]?.[0] : undefined;
-      if (detail) out.push({ index, field: ["to", ...detail.path.map(String)].join("."), message: detail.message });
-      else out.push({ index, field: "to", message: `must be one of ${TARGET_SHAPES}` });
-      continue;
-    }
-    if (issue.code === "unrecognized_keys") {
+      out.push(targetProblem(index, input, issue.errors));
+    } else if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) out.push({ index, field: [...path, key].join("."), message: "unknown field" });
-      continue;
+    } else {
+      out.push({ index, field: path.join(".") || "(message)", message: issue.message });
     }
-    out.push({ index, field: path.join(".") || "(message)", message: issue.message });
   }
   return out;
+}
+
+/**
+ * A union failure says little. When `to` names exactly one known shape, report that
+ * shape's own problem; otherwise say which shapes `to` may take.
+ */
+function targetProblem(index: number, input: unknown, shapeErrors: z.core.$ZodIssue[][]): FieldProblem {
+  const to = (input as { to?: unknown }).to;
+  const keys = typeof to === "object" && to !== null ? Object.keys(to) : [];
+  const shape = keys.length === 1 ? TARGET_KEYS.indexOf(keys[0] as string) : -1;
+  const detail = shape >= 0 ? shapeErrors[shape]?.[0] : undefined;
+  if (detail) return { index, field: ["to", ...detail.path.map(String)].join("."), message: detail.message };
+  return { index, field: "to", message: `must be one of ${TARGET_SHAPES}` };
 }
 
 /**

@@ -17,8 +17,8 @@
 
   Returns the number of destinations no live node holds.
 ]]
-local t = redis.call("TIME")
-local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[1])
+--- @include "now-ms"
+local oldest = nowMs() - tonumber(ARGV[1])
 local live = {}
 local perNode = {}
 local order = {}

@@ -7,7 +7,7 @@
 
   Returns the ids of dead nodes, for the caller to reap.
 ]]
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--- @include "now-ms"
+local now = nowMs()
 redis.call("ZADD", KEYS[1], now, ARGV[1])
 return redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", "(" .. (now - tonumber(ARGV[2])), "LIMIT", 0, 10)

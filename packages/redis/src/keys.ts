@@ -1,10 +1,4 @@
-import type { Priority } from "@herald/protocol";
-
-/** Delivery lanes: critical and high are urgent, normal and low are bulk. */
-export type Lane = "urgent" | "bulk";
-export function laneOf(priority: Priority): Lane {
-  return priority === "critical" || priority === "high" ? "urgent" : "bulk";
-}
+import type { Lane, Priority } from "@herald/protocol";
 
 /**
  * Every Redis key and pub/sub channel Herald uses is built here and nowhere else.
@@ -61,11 +55,7 @@ export class Keys {
 
   // ---- pub/sub channels ----
 
-  /**
-   * Deliveries for the connections one node holds. Critical and high travel in their own
-   * lane (own channels, and an own subscriber connection on the edge), so a backlog of
-   * normal and low deliveries never holds them up.
-   */
+  /** Deliveries for the connections one node holds, in one lane (see `Lane`). */
   nodeChannel(nodeId: string, lane: Lane): string {
     return this.nodeChannelPrefix(lane) + nodeId;
   }
@@ -74,7 +64,7 @@ export class Keys {
   }
   /**
    * The client name of a node's subscriber connection for one lane: workers find the
-   * nodes' output buffers by it in CLIENT LIST (see `readBusBacklog`).
+   * nodes' output buffers by it in CLIENT LIST (the worker's bus backlog reader).
    */
   subscriberName(nodeId: string, lane: Lane): string {
     return `subscriber-${lane}:${this.prefix}:${nodeId}`;

@@ -95,7 +95,7 @@ async function waitForServer(child: ChildProcess, port: number): Promise<void> {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
-    probe.on("error", () => undefined);
+    probe.on("error", failsTheProbe);
     try {
       await probe.connect();
       await probe.ping();
@@ -117,7 +117,7 @@ export async function redisReachable(url: string, timeoutMs = 1500): Promise<boo
     retryStrategy: () => null,
     connectTimeout: timeoutMs,
   });
-  probe.on("error", () => undefined);
+  probe.on("error", failsTheProbe);
   try {
     await probe.connect();
     await probe.ping();
@@ -127,4 +127,9 @@ export async function redisReachable(url: string, timeoutMs = 1500): Promise<boo
   } finally {
     probe.disconnect();
   }
+}
+
+/** A probe's connection errors also reject its connect() or ping(), which the caller handles. */
+function failsTheProbe(_err: Error): void {
+  // handled where connect() or ping() rejects
 }

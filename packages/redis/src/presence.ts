@@ -1,31 +1,20 @@
+import type { Presence, UserPresence } from "@herald/routing";
 import { InterestBatch } from "./interest-batch.js";
 import type { Keys } from "./keys.js";
+import { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";
+import { ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
 
-/** A node counts as dead when its heartbeat is older than this. */
-export const NODE_LIVENESS_MS = 30_000;
-
-/** Milliseconds since the epoch from a Redis TIME reply (the clock every heartbeat is scored by). */
-export function redisTimeMs([seconds, micros]: readonly (string | number)[]): number {
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-}
 const REAP_BATCH = 500;
 
-export interface UserPresence {
-  user: string;
-  online: boolean;
-  connections: number;
-  nodes: string[];
-}
-
 /**
- * Which nodes hold which users and topics, kept in Redis by the edges. Workers read it
- * (RedisBus.deliver, in Lua) to publish each delivery only to the nodes that need it.
- *
- * Guarantee: once `addConnection` / `addSubscriber` has resolved, a message routed
- * afterwards includes this node.
+ * `Presence` in Redis: per user and per topic a hash of node id -> count, per node an index
+ * of what it holds (so a dead node can be reaped), and a sorted set of node heartbeats at
+ * Redis's clock. Workers read it in the same script that publishes (RedisBus), so routing
+ * and publishing are one atomic step.
  */
-export class RedisPresence {
+export class RedisPresence implements Presence {
+  private readonly scripts: ScriptCalls;
   private readonly interests: InterestBatch;
 
   constructor(
@@ -33,46 +22,36 @@ export class RedisPresence {
     private readonly keys: Keys,
     private readonly nodeId: string,
   ) {
-    this.interests = new InterestBatch(redis, nodeId);
+    this.scripts = new ScriptCalls(redis, keys);
+    this.interests = new InterestBatch(this.scripts, nodeId);
   }
 
   addConnection(user: string): Promise<number> {
-    return this.interests.change(this.keys.presence(user), this.keys.nodeUsers(this.nodeId), user, 1);
+    return this.interests.change("user", user, 1);
   }
   removeConnection(user: string): Promise<number> {
-    return this.interests.change(this.keys.presence(user), this.keys.nodeUsers(this.nodeId), user, -1);
+    return this.interests.change("user", user, -1);
   }
   addSubscriber(topic: string): Promise<number> {
-    return this.interests.change(this.keys.topic(topic), this.keys.nodeTopics(this.nodeId), topic, 1);
+    return this.interests.change("topic", topic, 1);
   }
   removeSubscriber(topic: string): Promise<number> {
-    return this.interests.change(this.keys.topic(topic), this.keys.nodeTopics(this.nodeId), topic, -1);
+    return this.interests.change("topic", topic, -1);
   }
 
-  /** Marks this node alive and reaps nodes that stopped beating. Call every few seconds. */
   async heartbeat(): Promise<string[]> {
-    const dead = await this.redis.heraldHeartbeat(this.keys.nodes, this.nodeId, NODE_LIVENESS_MS);
+    const dead = await this.scripts.heartbeat(this.nodeId);
     for (const node of dead) await this.reap(node);
     return dead;
   }
 
-  /** Removes every interest a node holds (a dead node, or this one on shutdown). */
-  async reap(nodeId: string): Promise<void> {
-    for (;;) {
-      const left = await this.redis.heraldReapNode(
-        this.keys.nodes,
-        this.keys.nodeUsers(nodeId),
-        this.keys.nodeTopics(nodeId),
-        nodeId,
-        this.keys.presencePrefix,
-        this.keys.topicPrefix,
-        REAP_BATCH,
-      );
-      if (left === 0) return;
-    }
+  /** Removes every interest a node holds (a dead node). */
+  private async reap(nodeId: string): Promise<void> {
+    let left: number;
+    do left = await this.scripts.reapNode(nodeId, REAP_BATCH);
+    while (left > 0);
   }
 
-  /** A user's live connections across the cluster (nodes silent past the liveness window left out). */
   async lookup(user: string): Promise<UserPresence> {
     const [all, time] = await Promise.all([this.redis.hgetall(this.keys.presence(user)), this.redis.time()]);
     const nodes = Object.keys(all);

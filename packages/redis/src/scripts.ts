@@ -1,21 +1,28 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 
-/** The Lua scripts, loaded once; ioredis runs them by EVALSHA and falls back to EVAL. */
+/**
+ * The Lua scripts (lua/README.md states the naming rule), loaded once; ioredis runs them by
+ * EVALSHA and falls back to EVAL. Their KEYS and ARGV are built in script-calls.ts only.
+ */
 const SCRIPTS = {
-  heraldReserveIds: "reserve-ids.lua",
-  heraldInterests: "interests.lua",
+  heraldReserveIds: "reserve-ids-n.lua",
+  heraldInterests: "interests-n.lua",
   heraldHeartbeat: "heartbeat-1.lua",
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
 } as const;
 
+const INCLUDE = /^--- @include "([a-z0-9-]+)"$/gm;
 const sources = new Map<string, string>();
-function source(file: string): string {
+
+/** A script's text with its `--- @include` lines replaced by the shared snippets. */
+export function scriptSource(file: string): string {
   let text = sources.get(file);
   if (text === undefined) {
     // lua/ sits beside src/ and dist/, so the same relative path works from either.
-    text = readFileSync(new URL(`../lua/${file}`, import.meta.url), "utf8");
+    const read = (path: string) => readFileSync(new URL(`../lua/${path}`, import.meta.url), "utf8");
+    text = read(file).replace(INCLUDE, (_, name: string) => read(`includes/${name}.lua`).trimEnd());
     sources.set(file, text);
   }
   return text;
@@ -38,7 +45,8 @@ export function defineScripts(redis: Redis): ScriptedRedis {
   if (typeof r.heraldDeliver === "function") return r;
   for (const [name, file] of Object.entries(SCRIPTS)) {
     const fixed = /-(\d+)\.lua$/.exec(file);
-    redis.defineCommand(name, fixed ? { numberOfKeys: Number(fixed[1]), lua: source(file) } : { lua: source(file) });
+    const lua = scriptSource(file);
+    redis.defineCommand(name, fixed ? { numberOfKeys: Number(fixed[1]), lua } : { lua });
   }
   return r;
 }

@@ -1,14 +1,13 @@
+import { type Delivery, decodeDeliveries } from "@herald/protocol";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_DELIVERIES_PER_CALL } from "../src/bus.js";
 import {
   closeRedis,
   connectRedis,
-  type Delivery,
-  decodeDeliveries,
   defineScripts,
   Keys,
   type LocalRedis,
+  MAX_DELIVERIES_PER_CALL,
   RedisBus,
   RedisPresence,
   startLocalRedis,

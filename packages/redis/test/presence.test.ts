@@ -16,6 +16,7 @@ let redis: LocalRedis;
 let commands: Redis;
 let monitor: Redis;
 const calls: string[] = [];
+const echoed: string[] = [];
 
 beforeAll(async () => {
   redis = await startLocalRedis();
@@ -24,6 +25,7 @@ beforeAll(async () => {
   const m = await monitor.monitor();
   m.on("monitor", (_time: string, args: string[]) => {
     if (/^(evalsha|eval)$/i.test(args[0] ?? "")) calls.push(args[0] as string);
+    if (/^echo$/i.test(args[0] ?? "")) echoed.push(args[1] as string);
   });
 });
 afterAll(async () => {
@@ -32,8 +34,15 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** MONITOR lines arrive after the commands' replies: give them a moment. */
-const settleMonitor = () => new Promise((r) => setTimeout(r, 50));
+/**
+ * MONITOR lines arrive after the commands' replies: send a marker down the same connection
+ * and wait for MONITOR to show it, so every command sent before it has been shown too.
+ */
+async function settleMonitor(): Promise<void> {
+  const marker = `settled-${Math.random()}`;
+  await commands.echo(marker);
+  await expect.poll(() => echoed.includes(marker)).toBe(true);
+}
 
 describe("RedisPresence", () => {
   it("registers a burst of connections in one call, each promise with its own count", async () => {

@@ -9,10 +9,8 @@ const MAX_REST_MS = 100;
  *
  * Why: on saturated cores an urgent message waits for CPU in every process it crosses, and
  * every bulk job is work in all of them (this worker, Redis, the edges). Resting the bulk lane
- * leaves them headroom. Measured with a 100,000 low backlog drained while critical messages
- * arrive at 100/s (docs/performance.md, "What bounds priority under flood"): share 0.5 gave
- * critical p50 8 -> 5 ms and a lower p99, the drain ~20% slower. Without urgent traffic,
- * nothing rests: the caller reports only jobs that ran while urgent work flowed.
+ * leaves them headroom, at the price of a slower drain (docs/decisions/lanes.md). Without
+ * urgent traffic, nothing rests: the caller reports only jobs that ran while urgent work flowed.
  */
 export class BulkPacer {
   private readonly restPerMs: number;

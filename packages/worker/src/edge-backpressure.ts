@@ -1,6 +1,8 @@
 import type { Logger } from "@herald/observability";
-import { type Keys, type Lane, readBusBacklog, type SubscriberBacklog } from "@herald/redis";
+import { LANES, type Lane } from "@herald/protocol";
+import type { Keys } from "@herald/redis";
 import type { Redis } from "ioredis";
+import { readBusBacklog, type SubscriberBacklog } from "./bus-backlog.js";
 
 export interface EdgeBackpressureOptions {
   /** A lane pauses when any node's subscriber has more than this many bytes waiting in Redis; 0 turns it off. */
@@ -15,8 +17,6 @@ export interface BackpressureEvents {
   /** Largest backlog per lane at each poll, for the gauge. */
   onPoll(largest: Record<Lane, number>): void;
 }
-
-const LANES: readonly Lane[] = ["urgent", "bulk"];
 
 /**
  * Holds workers back while an edge falls behind. Redis pub/sub has no flow control: it

@@ -1,5 +1,12 @@
-import { BROADCAST_CHANNEL, type Envelope, messageFrameEncoder, type Priority, userChannel } from "@herald/protocol";
-import type { Delivery, RedisBus } from "@herald/redis";
+import {
+  BROADCAST_CHANNEL,
+  type Delivery,
+  type Envelope,
+  messageFrameEncoder,
+  type Priority,
+  userChannel,
+} from "@herald/protocol";
+import type { Bus } from "@herald/routing";
 import type { Ticket } from "./publish-sequencer.js";
 
 export interface FanOutResult {
@@ -16,7 +23,7 @@ export interface FanOutResult {
  */
 export async function fanOut(
   messages: readonly Envelope[],
-  bus: RedisBus,
+  bus: Bus,
   turn: Ticket,
   priority: Priority,
   release: number,

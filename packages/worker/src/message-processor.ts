@@ -3,15 +3,14 @@ import {
   type DeadLetters,
   type Enqueuer,
   type HandlerOutcomes,
-  IDEMPOTENCY_TTL_SECONDS,
   isHeraldJob,
   type MessageJobData,
-  reserveIds,
+  type PendingCount,
   toEnvelope,
 } from "@herald/jobs";
 import type { Logger } from "@herald/observability";
 import { type Envelope, type Priority, parseMessages } from "@herald/protocol";
-import type { Keys, RedisBus, ScriptedRedis } from "@herald/redis";
+import type { Bus } from "@herald/routing";
 import { backoffMs } from "./backoff.js";
 import { fanOut } from "./fan-out.js";
 import type { HandlerRegistry } from "./handler-registry.js";
@@ -29,11 +28,10 @@ export interface ProcessorOptions {
 
 export interface ProcessorDeps {
   handlers: HandlerRegistry;
-  bus: RedisBus;
+  bus: Bus;
   enqueuer: Enqueuer;
   deadLetters: DeadLetters;
-  redis: ScriptedRedis;
-  keys: Keys;
+  pending: PendingCount;
   metrics: WorkerMetrics;
   log: Logger;
 }
@@ -59,8 +57,6 @@ interface Batch {
   handled?: HandlerOutcomes | undefined;
 }
 
-const NO_CAPACITY_LIMIT = Number.MAX_SAFE_INTEGER;
-
 /** The parts of a BullMQ job the processor uses. */
 export interface ProcessedJob {
   id?: string | undefined;
@@ -84,37 +80,42 @@ export class MessageProcessor {
   ) {}
 
   async process(priority: Priority, job: ProcessedJob, turn: Ticket): Promise<void> {
-    const { metrics } = this.deps;
     const started = performance.now();
-    let out: Envelope[];
-    let outcomes: HandlerOutcomes;
-    let release: number;
+    let ready: { out: Envelope[]; outcomes: HandlerOutcomes; release: number };
     try {
-      const batch = await this.toBatch(priority, job);
-      if (batch.handled) {
-        out = batch.messages;
-        outcomes = batch.handled;
-        release = batch.counted;
-      } else {
-        let failures: Failure[];
-        ({ out, failures, outcomes } = await this.runHandlers(batch.messages));
-        const plan = this.planFailures(failures, batch.counted);
-        release = batch.counted - plan.stillCounted;
-        if (failures.length) {
-          await this.settleFailures(priority, plan);
-          await job.updateData({ v: 1, messages: out, counted: release, handled: outcomes });
-        }
-      }
+      ready = await this.handle(priority, job);
     } catch (err) {
       turn.skip();
       throw err;
     }
     // Publishing and releasing the finished messages from the pending count are one step.
-    const fanned = await fanOut(out, this.deps.bus, turn, priority, release);
+    const fanned = await fanOut(ready.out, this.deps.bus, turn, priority, ready.release);
+    const { metrics } = this.deps;
     if (fanned.unrouted) metrics.unrouted.inc({ priority }, fanned.unrouted);
     // Counted once published: a job that fails before that is retried and counted then.
-    for (const [outcome, n] of Object.entries(outcomes)) if (n) metrics.messages.inc({ priority, outcome }, n);
+    for (const [outcome, n] of Object.entries(ready.outcomes)) if (n) metrics.messages.inc({ priority, outcome }, n);
     metrics.jobSeconds.observe({ priority }, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * A job's messages through their handlers, failures settled (re-enqueued or dead-lettered)
+   * and, if there were any, the job written back as handled; or, for a job handled on an
+   * earlier attempt, its stored results.
+   */
+  private async handle(
+    priority: Priority,
+    job: ProcessedJob,
+  ): Promise<{ out: Envelope[]; outcomes: HandlerOutcomes; release: number }> {
+    const batch = await this.toBatch(priority, job);
+    if (batch.handled) return { out: batch.messages, outcomes: batch.handled, release: batch.counted };
+    const { out, failures, outcomes } = await this.runHandlers(batch.messages);
+    const plan = this.planFailures(failures, batch.counted);
+    const release = batch.counted - plan.stillCounted;
+    if (failures.length) {
+      await this.settleFailures(priority, plan);
+      await job.updateData({ v: 1, messages: out, counted: release, handled: outcomes });
+    }
+    return { out, outcomes, release };
   }
 
   /**
@@ -218,15 +219,10 @@ export class MessageProcessor {
       return { messages: [], counted: 0 };
     }
     const messages = parsed.messages.map((m) => ({ ...m, priority }));
-    const r = await reserveIds(
-      this.deps.redis,
-      this.deps.keys,
+    const r = await this.deps.pending.adopt(
       priority,
       messages.map((m) => m.id),
-      NO_CAPACITY_LIMIT,
-      IDEMPOTENCY_TTL_SECONDS,
     );
-    if (!r.ok) throw new Error("id reservation refused without a capacity limit");
     const now = Date.now();
     const envelopes = messages
       .map((m, i) => (r.duplicates.has(i) ? undefined : toEnvelope(m, r.ids[i] as string, now)))

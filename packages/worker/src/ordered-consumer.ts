@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Logger } from "@herald/observability";
-import type { Lane } from "@herald/redis";
+import type { Lane } from "@herald/protocol";
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { BulkPacer } from "./bulk-pacer.js";
@@ -38,9 +38,8 @@ const MAX_BULK_HOLD_MS = 5000;
  * Bulk jobs in flight at once while urgent jobs flow (one entered within URGENT_FLOW_MS).
  * Why: every bulk job in flight is queued work in this event loop, in Redis and on the
  * edge that an urgent job waits behind on a busy machine, and on saturated cores more of
- * them do not drain faster. Measured with a 100,000 low backlog drained while critical
- * messages arrive at 100/s (priority scenario): critical p50 28-37 -> 12-15 ms, drains
- * alike (docs/performance.md). With no urgent traffic the configured concurrency applies.
+ * them do not drain faster (docs/decisions/lanes.md). With no urgent traffic the configured
+ * concurrency applies.
  */
 const BULK_CONCURRENCY_WHILE_URGENT = 2;
 const URGENT_FLOW_MS = 1000;
@@ -52,8 +51,7 @@ export type JobProcessor = (job: Job, ticket: Ticket) => Promise<void>;
  * ticket in the order the jobs left the queue.
  *
  * Why not BullMQ's own loop: with concurrency it starts jobs in the order its parallel
- * fetches resolve, which is not queue order (measured: 20 of 300 jobs started early),
- * and a job's turn to publish must follow queue order for a channel's messages to stay
+ * fetches resolve, which is not queue order (docs/decisions/ordered-consumer.md), and a job's turn to publish must follow queue order for a channel's messages to stay
  * in id order. Here each fetch takes its ticket when it is issued, and fetches go down
  * one connection in that order, so tickets follow queue order; free slots are filled
  * with pipelined fetches (one round trip for several jobs). Handlers run concurrently.
@@ -65,6 +63,7 @@ export class OrderedConsumer {
   private readonly sequencer = new PublishSequencer();
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
+  private closed: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -197,13 +196,16 @@ export class OrderedConsumer {
     if (gate.flowing(URGENT_FLOW_MS)) pacer.ran(performance.now() - started);
   }
 
-  /** Stops fetching, lets in-flight jobs finish, and closes. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    await Promise.allSettled([...this.inFlight]);
-    // Our jobs are settled, so nothing is lost by not waiting out the blocking fetch (up to 5 s).
-    await this.worker.close(true);
-    await this.loop?.catch(() => undefined);
+  /** Stops fetching, lets in-flight jobs finish, and closes. Idempotent: every call awaits the same close. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      await Promise.allSettled([...this.inFlight]);
+      // Our jobs are settled, so nothing is lost by not waiting out the blocking fetch (up to 5 s).
+      await this.worker.close(true);
+      // The loop ends on its own once closing; a fetch failing meanwhile was logged there.
+      await this.loop;
+    })();
+    return this.closed;
   }
 }

@@ -1,7 +1,8 @@
-import { DeadLetters, type Enqueuer, isHeraldJob, QUEUE_NAMES } from "@herald/jobs";
+import { DeadLetters, type Enqueuer, isHeraldJob, type PendingCount, QUEUE_NAMES } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
-import { PRIORITIES, type Priority } from "@herald/protocol";
-import { type Keys, laneOf, type RedisBus, type ScriptedRedis } from "@herald/redis";
+import { laneOf, PRIORITIES, type Priority } from "@herald/protocol";
+import type { Keys } from "@herald/redis";
+import type { Bus } from "@herald/routing";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { BulkPacer } from "./bulk-pacer.js";
@@ -31,10 +32,11 @@ export interface WorkerDeps {
   log: Logger;
   registry: Registry;
   keys: Keys;
-  /** Commands: scripts, counters, dead letters. */
-  redis: ScriptedRedis;
-  bus: RedisBus;
+  /** Commands: dead letters, the edges' subscriber buffers. */
+  redis: Redis;
+  bus: Bus;
   enqueuer: Enqueuer;
+  pending: PendingCount;
   handlers: HandlerRegistry;
   /** Opens a connection for a BullMQ worker's blocking commands. */
   connectBlocking: (name: string) => Redis;
@@ -61,36 +63,16 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
   const onFailed = (priority: Priority, job: Job, err: Error) => {
     const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     log.error({ err, priority, jobId: job.id, final }, "job failed");
-    if (final && isHeraldJob(job.data) && job.data.counted > 0) {
-      deps.redis.decrby(deps.keys.pending(priority), job.data.counted).catch(() => undefined);
-    }
+    if (!final || !isHeraldJob(job.data) || job.data.counted <= 0) return;
+    const counted = job.data.counted;
+    deps.pending.release(priority, counted).catch((releaseErr: unknown) => {
+      log.error({ err: releaseErr, priority, counted }, "could not release a failed job's pending count");
+    });
   };
 
   const gate = new UrgencyGate();
   const pacer = new BulkPacer(options.bulkShare, (ms) => metrics.bulkRestSeconds.inc(ms / 1000));
-  let lastPauseLog = 0;
-  const backpressure = new EdgeBackpressure(
-    deps.redis,
-    deps.keys,
-    { highWaterBytes: options.busBacklogHighWaterBytes, pollMs: BACKPRESSURE_POLL_MS },
-    log,
-    {
-      onPoll: (largest) => {
-        for (const [lane, bytes] of Object.entries(largest)) metrics.busBacklog.set({ lane }, bytes);
-      },
-      onChange: (lane, paused, behind) => {
-        metrics.lanePaused.set({ lane }, paused ? 1 : 0);
-        if (!paused) return;
-        metrics.lanePauses.inc({ lane });
-        if (Date.now() - lastPauseLog < PAUSE_LOG_INTERVAL_MS) return;
-        lastPauseLog = Date.now();
-        log.info(
-          { lane, behind: behind.map((b) => ({ node: b.nodeId, bytes: b.bytes })) },
-          "edges are behind: fetching paused until they catch up",
-        );
-      },
-    },
-  );
+  const backpressure = watchEdges(deps, options, metrics, log);
   const consumers = PRIORITIES.map(
     (priority) =>
       new OrderedConsumer(
@@ -130,4 +112,31 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
       return closed;
     },
   };
+}
+
+/** Watches the edges' subscriber buffers, pausing a lane while one is too far behind (see EdgeBackpressure). */
+function watchEdges(deps: WorkerDeps, options: WorkerOptions, metrics: WorkerMetrics, log: Logger): EdgeBackpressure {
+  let lastPauseLog = 0;
+  return new EdgeBackpressure(
+    deps.redis,
+    deps.keys,
+    { highWaterBytes: options.busBacklogHighWaterBytes, pollMs: BACKPRESSURE_POLL_MS },
+    log,
+    {
+      onPoll: (largest) => {
+        for (const [lane, bytes] of Object.entries(largest)) metrics.busBacklog.set({ lane }, bytes);
+      },
+      onChange: (lane, paused, behind) => {
+        metrics.lanePaused.set({ lane }, paused ? 1 : 0);
+        if (!paused) return;
+        metrics.lanePauses.inc({ lane });
+        if (Date.now() - lastPauseLog < PAUSE_LOG_INTERVAL_MS) return;
+        lastPauseLog = Date.now();
+        log.info(
+          { lane, behind: behind.map((b) => ({ node: b.nodeId, bytes: b.bytes })) },
+          "edges are behind: fetching paused until they catch up",
+        );
+      },
+    },
+  );
 }

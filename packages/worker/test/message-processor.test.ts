@@ -1,9 +1,10 @@
-import { DeadLetters, Enqueuer, isHeraldJob, QUEUE_NAMES } from "@herald/jobs";
+import { once } from "node:events";
+import { DeadLetters, Enqueuer, isHeraldJob, PendingCount, QUEUE_NAMES } from "@herald/jobs";
 import { createLogger, Registry } from "@herald/observability";
+import { decodeDeliveries } from "@herald/protocol";
 import {
   closeRedis,
   connectRedis,
-  decodeDeliveries,
   defineScripts,
   Keys,
   type LocalRedis,
@@ -32,8 +33,9 @@ let redis: LocalRedis;
 let down: LocalRedis;
 let commands: ScriptedRedis;
 let subscriber: Redis;
-let deadBus: Redis;
+let deadBus: ScriptedRedis;
 let queue: Queue;
+const deadBusErrors: string[] = [];
 const delivered: { target: string; frame: string }[] = [];
 
 beforeAll(async () => {
@@ -48,10 +50,12 @@ beforeAll(async () => {
   await presence.heartbeat();
   await Promise.all(["ann", "ben"].map((u) => presence.addConnection(u)));
   deadBus = defineScripts(connectRedis(down.url, { name: "test-dead-bus", failFast: true }));
-  deadBus.on("error", () => undefined);
+  deadBus.on("error", (err: Error) => {
+    deadBusErrors.push(err.message); // expected: its Redis is stopped below
+  });
   await waitReady(deadBus, 5000);
   await down.stop(); // a connection whose Redis went away: every command fails at once
-  while (deadBus.status === "ready") await new Promise((r) => setTimeout(r, 10));
+  if (deadBus.status === "ready") await once(deadBus, "close");
   queue = new Queue(QUEUE_NAMES.normal, { connection: commands, prefix: keys.tag });
 });
 afterAll(async () => {
@@ -76,10 +80,12 @@ function processor(bus: RedisBus, opts: { registry?: Registry; queues?: Scripted
   const deps = {
     handlers,
     bus,
-    enqueuer: new Enqueuer(queues, keys, { capacity: 1000, maxMessagesPerJob: 100 }),
+    enqueuer: new Enqueuer(
+      { redis: queues, keys, pending: new PendingCount(queues, keys) },
+      { capacity: 1000, maxMessagesPerJob: 100 },
+    ),
     deadLetters: new DeadLetters(queues, keys, 100),
-    redis: commands,
-    keys,
+    pending: new PendingCount(commands, keys),
     metrics,
     log: createLogger("silent"),
   };
@@ -91,6 +97,21 @@ const pending = async () => Number((await commands.get(keys.pending("normal"))) 
 const fetchJob = async (id: string | undefined) => (await Job.fromId(queue, id as string)) as Job;
 const retriesQueued = () => queue.getDelayedCount();
 const ticket = () => new PublishSequencer().ticket();
+
+/**
+ * Publishes a sentinel to ann and waits for it: whatever was published to the node before
+ * has arrived by then (one channel, in order), so what has not arrived was not published.
+ */
+async function barrier(): Promise<void> {
+  const frame = `sentinel-${Math.random()}`;
+  const sentinel = { kind: "user", target: "ann", priority: "normal", ts: 0, frame } as const;
+  await new RedisBus(keys, commands).deliver({ deliveries: [sentinel], priority: "normal", release: 0 });
+  await expect.poll(() => delivered.some((d) => d.frame === frame)).toBe(true);
+  delivered.splice(
+    delivered.findIndex((d) => d.frame === frame),
+    1,
+  );
+}
 
 describe("foreign jobs", () => {
   it("are validated, given ids, and delivered", async () => {
@@ -142,7 +163,7 @@ describe("foreign jobs", () => {
       (v) => v.labels.outcome === "invalid",
     );
     expect(invalid?.value).toBe(2);
-    await new Promise((r) => setTimeout(r, 100));
+    await barrier();
     expect(delivered).toEqual([]);
     expect(await pending()).toBe(before);
   });
@@ -160,12 +181,12 @@ describe("a job whose handlers failed for some messages", () => {
     delivered.length = 0;
     const settleFails = processor(new RedisBus(keys, commands), { queues: deadBus });
     await expect(settleFails.process("normal", await fetchJob(job.id), ticket())).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 100));
+    await barrier();
     expect(delivered).toEqual([]); // the publish comes after the failures are settled
 
     await processor(new RedisBus(keys, commands)).process("normal", await fetchJob(job.id), ticket());
     await expect.poll(() => delivered.length).toBe(1);
-    await new Promise((r) => setTimeout(r, 100));
+    await barrier();
     expect(delivered.map((d) => d.target)).toEqual(["ann"]); // once
     expect(await retriesQueued()).toBe(before.retries + 1); // ben's retry, waiting its back-off
     expect(await pending()).toBe(before.pending + 1); // ben is still pending; ann was released

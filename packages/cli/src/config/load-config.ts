@@ -27,36 +27,63 @@ export function enqueuerOptions(config: Config): EnqueuerOptions {
  * them, and reports every problem at once, each naming its variable.
  */
 export function loadConfig(role: Role, env: Readonly<Record<string, string | undefined>>): Config {
-  const problems: string[] = [];
-  const out: Record<string, unknown> = {};
-  for (const [key, variable] of Object.entries(VARIABLES)) {
-    const raw = env[variable.env];
-    const given = raw !== undefined && raw !== "";
-    if (!given && variable.default === "") {
-      out[key] = undefined;
-      continue;
-    }
-    const r = variable.schema.safeParse(given ? raw : variable.default);
-    if (r.success) out[key] = r.data;
-    else problems.push(`${variable.env}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join("; ")}`);
-  }
-  const dev = (out.dev as boolean | undefined) ?? role === "all";
-  const needsEdge = role !== "worker";
-  if (needsEdge && !dev && out.jwtSecret === undefined)
-    problems.push("HERALD_JWT_SECRET: required (or run in dev mode, HERALD_DEV=1)");
-  if (needsEdge && !dev && out.apiKeys === undefined)
-    problems.push("HERALD_API_KEYS: required (or run in dev mode, HERALD_DEV=1)");
-  if ((out.backoffMaxMs as number) < (out.backoffMs as number))
-    problems.push("HERALD_BACKOFF_MAX_MS: must be at least HERALD_BACKOFF_MS");
+  const { values, problems } = readVariables(env);
+  const dev = (values.dev as boolean | undefined) ?? role === "all";
+  problems.push(...crossProblems(role, dev, values));
   if (problems.length) {
     throw new HeraldError("invalid_config", `invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   return Object.freeze({
-    ...(out as Values),
+    ...(values as Values),
     role,
     dev,
-    nodeId: (out.nodeId as string | undefined) ?? defaultNodeId(),
-    jwtSecret: out.jwtSecret as string | undefined,
-    apiKeys: Object.freeze((out.apiKeys as string[] | undefined) ?? []),
+    nodeId: (values.nodeId as string | undefined) ?? defaultNodeId(),
+    jwtSecret: values.jwtSecret as string | undefined,
+    apiKeys: Object.freeze((values.apiKeys as string[] | undefined) ?? []),
   });
+}
+
+/** Each variable parsed on its own: its value (undefined when unset without a default), or a problem naming it. */
+function readVariables(env: Readonly<Record<string, string | undefined>>) {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, variable] of Object.entries(VARIABLES)) {
+    const raw = env[variable.env];
+    const given = raw !== undefined && raw !== "";
+    if (!given && variable.default === "") {
+      values[key] = undefined;
+      continue;
+    }
+    const r = variable.schema.safeParse(given ? raw : variable.default);
+    if (r.success) values[key] = r.data;
+    else problems.push(`${variable.env}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  return { values, problems };
+}
+
+/** Problems that involve several variables or the role. */
+function crossProblems(role: Role, dev: boolean, values: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const needsSecrets = role !== "worker" && !dev;
+  if (needsSecrets && values.jwtSecret === undefined) {
+    problems.push("HERALD_JWT_SECRET: required (or run in dev mode, HERALD_DEV=1)");
+  }
+  if (needsSecrets && values.apiKeys === undefined) {
+    problems.push("HERALD_API_KEYS: required (or run in dev mode, HERALD_DEV=1)");
+  }
+  if ((values.backoffMaxMs as number) < (values.backoffMs as number)) {
+    problems.push("HERALD_BACKOFF_MAX_MS: must be at least HERALD_BACKOFF_MS");
+  }
+  return problems;
+}
+
+/** HERALD_JWT_SECRET alone, validated, for `herald token`. */
+export function tokenSecret(env: Readonly<Record<string, string | undefined>>): string {
+  const raw = env[VARIABLES.jwtSecret.env];
+  const r = VARIABLES.jwtSecret.schema.safeParse(raw ?? "");
+  if (!raw || !r.success) {
+    const why = raw ? r.error?.issues.map((i) => i.message).join("; ") : "required";
+    throw new HeraldError("invalid_config", `HERALD_JWT_SECRET: ${why} (herald token signs with it)`);
+  }
+  return r.data;
 }

@@ -1,6 +1,6 @@
 import type { Enqueuer } from "@herald/jobs";
 import type { Logger } from "@herald/observability";
-import { parseMessages } from "@herald/protocol";
+import { type Message, parseMessages } from "@herald/protocol";
 import type { EdgeMetrics } from "../edge-metrics.js";
 import type { HttpRequest, HttpResponse } from "../native-uws.js";
 import type { ApiKeys } from "./api-keys.js";
@@ -8,7 +8,7 @@ import { readBody } from "./read-body.js";
 import { Reply, STATUS } from "./respond.js";
 
 export interface MessageRouteDeps {
-  enqueuer: Enqueuer;
+  enqueuer: Pick<Enqueuer, "enqueue">;
   apiKeys: ApiKeys;
   maxBodyBytes: number;
   /** Past this, a Redis that does not answer gets 503 rather than a hung request. */
@@ -17,76 +17,70 @@ export interface MessageRouteDeps {
   log: Logger;
 }
 
+/** An answer of the route: status, JSON body, headers, and whether to close the connection. */
+interface Answer {
+  status: string;
+  body: unknown;
+  headers?: Record<string, string>;
+  close?: boolean;
+}
+
 const ROUTE = "messages";
+const RETRY_SOON = { "retry-after": "1" };
 
 /** `POST /v1/messages`: validate all, then enqueue all or nothing. */
 export function messageRoute(deps: MessageRouteDeps) {
-  const { metrics } = deps;
-  const answer = (reply: Reply, status: string, body: unknown, headers?: Record<string, string>, close = false) => {
-    metrics.httpRequests.inc({ route: ROUTE, status: status.slice(0, 3) });
-    reply.json(status, body, headers, close);
+  const answer = (reply: Reply, a: Answer) => {
+    deps.metrics.httpRequests.inc({ route: ROUTE, status: a.status.slice(0, 3) });
+    reply.json(a.status, a.body, a.headers, a.close);
   };
 
   return (res: HttpResponse, req: HttpRequest): void => {
     const reply = new Reply(res);
-    const authorized = deps.apiKeys.allows(req.getHeader("authorization"));
-    const declared = Number(req.getHeader("content-length") || 0);
-    if (!authorized) {
-      answer(
-        reply,
-        STATUS.unauthorized,
-        { error: "unauthorized", message: "missing or unknown producer key" },
-        {},
-        true,
-      );
+    if (!deps.apiKeys.allows(req.getHeader("authorization"))) {
+      const body = { error: "unauthorized", message: "missing or unknown producer key" };
+      answer(reply, { status: STATUS.unauthorized, body, close: true });
       return;
     }
-    readBody(res, reply, deps.maxBodyBytes, declared).then(async (body) => {
-      if (!reply.open) return;
-      if (!body) {
-        const message = `body larger than ${deps.maxBodyBytes} bytes`;
-        answer(reply, STATUS.tooLarge, { error: "too_large", message }, {}, true);
-        return;
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(body.toString("utf8"));
-      } catch {
-        answer(reply, STATUS.badRequest, { error: "invalid_json", message: "the body is not valid JSON" });
-        return;
-      }
-      const parsed = parseMessages(json);
-      if (!parsed.ok) {
-        answer(reply, STATUS.badRequest, { error: "invalid_messages", details: parsed.problems });
-        return;
-      }
-      try {
-        const result = await withTimeout(deps.enqueuer.enqueue(parsed.messages), deps.enqueueTimeoutMs);
-        if (!result.ok) {
-          const message = `the ${result.priority} queue is full (${result.pending} pending)`;
-          answer(
-            reply,
-            STATUS.tooMany,
-            { error: "queue_full", priority: result.priority, message },
-            { "retry-after": "1" },
-          );
-          return;
-        }
-        for (const m of parsed.messages) metrics.accepted.inc({ priority: m.priority });
-        answer(reply, STATUS.accepted, { accepted: result.ids.length, ids: result.ids });
-      } catch (err) {
-        deps.log.warn({ err }, "enqueue failed");
-        answer(
-          reply,
-          STATUS.unavailable,
-          { error: "unavailable", message: "the queue store is unreachable; retry" },
-          {
-            "retry-after": "1",
-          },
-        );
-      }
-    });
+    const declared = Number(req.getHeader("content-length") || 0);
+    readBody(res, reply, deps.maxBodyBytes, declared)
+      .then((body) => (reply.open ? answerBody(deps, body) : undefined))
+      .then((a) => a && answer(reply, a));
   };
+}
+
+/** The answer to a request's body (undefined: larger than allowed). */
+async function answerBody(deps: MessageRouteDeps, body: Buffer | undefined): Promise<Answer> {
+  if (!body) {
+    const message = `body larger than ${deps.maxBodyBytes} bytes`;
+    return { status: STATUS.tooLarge, body: { error: "too_large", message }, close: true };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    return { status: STATUS.badRequest, body: { error: "invalid_json", message: "the body is not valid JSON" } };
+  }
+  const parsed = parseMessages(json);
+  if (!parsed.ok) return { status: STATUS.badRequest, body: { error: "invalid_messages", details: parsed.problems } };
+  return enqueue(deps, parsed.messages);
+}
+
+async function enqueue(deps: MessageRouteDeps, messages: Message[]): Promise<Answer> {
+  try {
+    const result = await withTimeout(deps.enqueuer.enqueue(messages), deps.enqueueTimeoutMs);
+    if (!result.ok) {
+      const message = `the ${result.priority} queue is full (${result.pending} pending)`;
+      const body = { error: "queue_full", priority: result.priority, message };
+      return { status: STATUS.tooMany, body, headers: RETRY_SOON };
+    }
+    for (const m of messages) deps.metrics.accepted.inc({ priority: m.priority });
+    return { status: STATUS.accepted, body: { accepted: result.ids.length, ids: result.ids } };
+  } catch (err) {
+    deps.log.warn({ err }, "enqueue failed");
+    const body = { error: "unavailable", message: "the queue store is unreachable; retry" };
+    return { status: STATUS.unavailable, body, headers: RETRY_SOON };
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -1,10 +1,10 @@
-import type { RedisPresence } from "@herald/redis";
+import type { Presence } from "@herald/routing";
 import type { HttpRequest, HttpResponse } from "../native-uws.js";
 import type { ApiKeys } from "./api-keys.js";
 import { Reply, STATUS } from "./respond.js";
 
 /** `GET /v1/presence/:user`: where a user is connected, cluster-wide. */
-export function presenceRoute(presence: RedisPresence, apiKeys: ApiKeys) {
+export function presenceRoute(presence: Presence, apiKeys: ApiKeys) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const reply = new Reply(res);
     if (!apiKeys.allows(req.getHeader("authorization"))) {

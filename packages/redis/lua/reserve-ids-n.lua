@@ -17,6 +17,7 @@
                they were first given.
     status 0:  queue full; a = pending now. Nothing was changed.
 ]]
+--- @include "now-ms"
 local SEQ_SPAN = 36 ^ 4
 local count = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
@@ -59,8 +60,7 @@ if fresh > 0 and pending + fresh > capacity then
 end
 
 -- Pass 2: hand out ids in batch order.
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local last = redis.call("HMGET", KEYS[1], "ms", "seq")
 local ms, seq = now, 0
 if last[1] and tonumber(last[1]) >= now then

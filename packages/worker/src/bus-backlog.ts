@@ -1,7 +1,6 @@
+import type { Lane } from "@herald/protocol";
+import { CLIENT_NAME_PREFIX, type Keys, NODE_LIVENESS_MS, redisTimeMs } from "@herald/redis";
 import type { Redis } from "ioredis";
-import { CLIENT_NAME_PREFIX } from "./connection.js";
-import type { Keys, Lane } from "./keys.js";
-import { NODE_LIVENESS_MS, redisTimeMs } from "./presence.js";
 
 /** What Redis holds, unsent, for one node's subscriber connection. */
 export interface SubscriberBacklog {

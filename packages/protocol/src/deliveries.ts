@@ -1,6 +1,9 @@
-import { PRIORITIES, type Priority } from "@herald/protocol";
+import { PRIORITIES, type Priority } from "./priorities.js";
 
 /**
+ * The wire format between workers and edges (the bus payload), part of the protocol: a
+ * worker and an edge of different versions must agree on it.
+ *
  * What a worker sends a node over pub/sub: deliveries packed many to a PUBLISH,
  * one per line. A line is `<kind><priority>\t<ts>\t<target>\t<frame>`, where the
  * frame is the finished client frame (encoded once on the worker, written as is).

@@ -1,7 +1,6 @@
+import { Keys, NODE_LIVENESS_MS } from "@herald/redis";
 import { describe, expect, it } from "vitest";
 import { liveOnly, parseBusBacklog } from "./bus-backlog.js";
-import { Keys } from "./keys.js";
-import { NODE_LIVENESS_MS } from "./presence.js";
 
 const line = (name: string, omem: number) =>
   `id=5 addr=127.0.0.1:50414 laddr=127.0.0.1:6379 fd=9 name=${name} age=3 idle=0 flags=P db=0 sub=2 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=1800 events=r cmd=subscribe user=default redir=-1 resp=2`;

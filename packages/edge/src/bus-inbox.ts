@@ -18,12 +18,11 @@ export interface InboxHooks {
 }
 
 /**
- * Bulk payloads, handled in slices of a few milliseconds (the caller says how long) so other sockets are read in
- * between. Why: Node reads up to about 2 MB from a socket in one go and ioredis emits
- * every pub/sub message in it at once, so a bulk backlog handled inline holds the event
- * loop for 100 ms and more, and an urgent delivery that arrived meanwhile on its own
- * connection waits for all of it (measured: critical p50 45 ms, p99 300–540 ms behind a
- * 100,000 low backlog).
+ * Bulk payloads, handled in slices of a few milliseconds (the caller says how long) so other
+ * sockets are read in between. Why: Node reads up to about 2 MB from a socket in one go and
+ * the Redis client emits every pub/sub message in it at once, so a bulk backlog handled
+ * inline holds the event loop long enough that an urgent delivery that arrived meanwhile on
+ * its own connection waits for all of it (docs/decisions/lanes.md).
  *
  * Bounded: past the high-water mark the source is paused, so the backlog stays in Redis,
  * where workers see it and hold back (see the worker's EdgeBackpressure), rather than

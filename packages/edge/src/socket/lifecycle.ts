@@ -1,0 +1,57 @@
+import { BROADCAST_CHANNEL, encodeFrame, userChannel } from "@herald/protocol";
+import { answerFrame } from "./client-frames.js";
+import { type ClientSocket, type Conn, closeWith, sendError } from "./client-socket.js";
+import type { SocketContext } from "./socket-context.js";
+import { leaveAll } from "./subscriptions.js";
+
+/**
+ * A connection's socket opened: it joins the pool, then this node registers the user, and
+ * only then is `welcome` sent (so a message accepted after `welcome` reaches it), followed
+ * by the answers to any frames the client sent early.
+ */
+export function openConnection(ctx: SocketContext, conn: Conn, ws: ClientSocket): void {
+  conn.socket = ws;
+  ctx.pool.add(conn);
+  const userId = conn.identity.userId;
+  ctx.presence.addConnection(userId).then(
+    () => {
+      if (conn.state !== "connecting") return;
+      conn.state = "open";
+      ws.subscribe(BROADCAST_CHANNEL);
+      ws.cork(() => ws.send(welcomeFrame(ctx, conn)));
+      if (conn.resumeFrom !== undefined) {
+        const message = "no history is kept in this version: resynchronise";
+        sendError(conn, ctx.metrics, "history_gap", message, userChannel(userId));
+      }
+      const early = conn.early;
+      conn.early = undefined;
+      for (const text of early ?? []) answerFrame(ctx, conn, text);
+    },
+    (err: unknown) => {
+      ctx.log.error({ err, conn: conn.id }, "presence registration failed");
+      closeWith(conn, "internal", ctx.metrics, "presence unavailable");
+    },
+  );
+}
+
+/** A connection closed (by either side): it leaves the pool, its topics and this node's presence. */
+export function closeConnection(ctx: SocketContext, conn: Conn): void {
+  conn.state = "closed";
+  conn.socket = undefined;
+  ctx.pool.release(conn);
+  leaveAll(ctx, conn);
+  // Redis runs commands in order, so this removal lands after the add even if that is still in flight.
+  ctx.presence.removeConnection(conn.identity.userId).catch((err: unknown) => {
+    ctx.log.warn({ err, conn: conn.id }, "presence removal failed");
+  });
+}
+
+function welcomeFrame(ctx: SocketContext, conn: Conn): string {
+  return encodeFrame({
+    type: "welcome",
+    connectionId: conn.id,
+    userId: conn.identity.userId,
+    nodeId: ctx.options.nodeId,
+    heartbeat: ctx.options.heartbeatSeconds,
+  });
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from "node:crypto";
+import { newConnection } from "../connection.js";
+import type { ConnectionPool } from "../connection-pool.js";
+import { STATUS } from "../http/respond.js";
+import type { TokenVerifier } from "../token-verifier.js";
+import type { ClientSocket, Conn } from "./client-socket.js";
+
+export type UpgradeDecision =
+  | { ok: true; conn: Conn }
+  | { ok: false; status: string; reason: "draining" | "unauthorized" | "node_full" | "user_full"; message: string };
+
+export interface UpgradeRequest {
+  /** From the `token` query parameter or an `Authorization: Bearer` header. */
+  token: string;
+  /** The `since` query parameter ("" when absent). */
+  since: string;
+  now: number;
+}
+
+/**
+ * Whether an upgrade may go ahead: a node that is draining, a token that does not verify,
+ * or a node or user at its connection limit is refused. An accepted upgrade has taken its
+ * slot in the pool (given back when the connection closes).
+ */
+export function decideUpgrade(
+  req: UpgradeRequest,
+  deps: { draining: boolean; verifier: TokenVerifier; pool: ConnectionPool<ClientSocket>; frameBurst: number },
+): UpgradeDecision {
+  if (deps.draining) {
+    return {
+      ok: false,
+      status: STATUS.unavailable,
+      reason: "draining",
+      message: "this node is draining; connect to another",
+    };
+  }
+  const verdict = deps.verifier.verify(req.token);
+  if (!verdict.ok) return { ok: false, status: STATUS.unauthorized, reason: "unauthorized", message: verdict.reason };
+  const admission = deps.pool.admit(verdict.identity.userId);
+  if (admission === "node_full") {
+    return {
+      ok: false,
+      status: STATUS.unavailable,
+      reason: "node_full",
+      message: "this node is at its connection limit",
+    };
+  }
+  if (admission === "user_full") {
+    return { ok: false, status: STATUS.tooMany, reason: "user_full", message: "too many connections for this user" };
+  }
+  const conn = newConnection<ClientSocket>(randomUUID(), verdict.identity, req.now, deps.frameBurst);
+  if (req.since) conn.resumeFrom = req.since;
+  return { ok: true, conn };
+}
+
+/** The token of an upgrade request: the `token` query parameter, else an `Authorization: Bearer` header. */
+export function upgradeToken(query: string, authorization: string): string {
+  return query || (/^Bearer\s+(.+)$/i.exec(authorization)?.[1] ?? "");
+}

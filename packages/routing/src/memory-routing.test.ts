@@ -1,0 +1,12 @@
+import { routingConformance } from "@herald/testkit";
+import { MemoryRouting } from "./memory-routing.js";
+
+routingConformance("in memory", async () => {
+  const routing = new MemoryRouting();
+  return {
+    presence: (nodeId) => routing.presence(nodeId),
+    subscriber: (nodeId) => routing.subscriber(nodeId),
+    bus: () => routing.bus(),
+    close: async () => undefined,
+  };
+});
