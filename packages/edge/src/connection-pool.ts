@@ -12,8 +12,8 @@ interface UserEntry<S> {
   slots: number;
   /**
    * Replaced, never mutated, on add and remove (rare next to deliveries, which only read
-   * it). An exact-size array: a Set costs about 240 bytes more per user, measured in a heap
-   * snapshot at 10,000 connections, and most users have one connection.
+   * it). An exact-size array, since most users have one connection and a Set costs more
+   * memory per user (docs/decisions/connection-memory.md).
    */
   open: readonly Connection<S>[];
 }
@@ -64,7 +64,7 @@ export class ConnectionPool<S = unknown> {
       entry = { slots: 1, open: NONE };
       this.users.set(conn.identity.userId, entry);
     }
-    // Exact-size arrays: a spread would leave room for 16 more (136 bytes per user).
+    // Exact-size arrays: a spread would leave room for more (docs/decisions/connection-memory.md).
     entry.open = entry.open.length === 0 ? [conn] : entry.open.concat(conn);
   }
 

@@ -39,7 +39,7 @@ export function newConnection<S>(id: string, identity: ClientIdentity, now: numb
     tokensAt: now,
     warned: false,
     // Every field up front, so the object keeps one shape with its fields inline
-    // (fields added later go to a separate property array: 76 bytes more per connection).
+    // (fields added later go to a separate property array: docs/decisions/connection-memory.md).
     socket: undefined,
     early: undefined,
     resumeFrom: undefined,
