@@ -7,7 +7,10 @@
 import { existsSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { markdownTable, writeResults } from "./lib/report.mjs";
+import { stopDescendantsOnExit } from "./lib/stop-descendants.mjs";
 import { installPeers } from "./peers/install.mjs";
+
+stopDescendantsOnExit();
 
 const args = process.argv.slice(2);
 const full = args.includes("--full");
