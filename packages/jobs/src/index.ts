@@ -17,6 +17,8 @@ export {
 } from "./pending-count.js";
 export { reportedByCommands } from "./queue-errors.js";
 export {
+  type CheckedJob,
+  checkHeraldJob,
   DEAD_LETTER_QUEUE,
   type DeadLetterData,
   type ForeignJobData,

@@ -1,4 +1,4 @@
-import type { Envelope, Priority } from "@herald/protocol";
+import { type Envelope, envelopeProblem, type Priority } from "@herald/protocol";
 
 /**
  * One BullMQ queue per priority. Separate queues (rather than BullMQ job priorities
@@ -53,6 +53,7 @@ export interface ForeignJobData {
 }
 
 export interface DeadLetterData {
+  /** The message as it was (an Envelope, unless the job held a malformed one). */
   message: Envelope;
   /** Why the last attempt failed. */
   error: string;
@@ -60,6 +61,45 @@ export interface DeadLetterData {
   failedAt: number;
 }
 
-export function isHeraldJob(data: unknown): data is MessageJobData {
+/** Whether a job claims Herald's own form (`{"v":1,…}`); `checkHeraldJob` says what of it holds. */
+export function isHeraldJob(data: unknown): data is { v: 1 } {
   return typeof data === "object" && data !== null && (data as { v?: unknown }).v === 1;
+}
+
+/** A job in Herald's form, checked: its well-formed messages, the rest with why, and sane counts. */
+export interface CheckedJob {
+  messages: Envelope[];
+  malformed: { message: unknown; error: string }[];
+  /** `counted`, as a whole number from 0 to the number of messages. */
+  counted: number;
+  handled: HandlerOutcomes | undefined;
+}
+
+/**
+ * Checks a job that claims Herald's form before anything of it is used: every message is
+ * checked on its own (a malformed one is set aside with its problem, the rest go on), and
+ * `counted` is held to what the job can release, so a forged job cannot drive the pending
+ * count below zero by more than its own size.
+ */
+export function checkHeraldJob(data: { v: 1 }): CheckedJob {
+  const job = data as Partial<Record<keyof MessageJobData, unknown>>;
+  const raw = Array.isArray(job.messages) ? job.messages : [];
+  const messages: Envelope[] = [];
+  const malformed: CheckedJob["malformed"] = [];
+  if (!Array.isArray(job.messages)) malformed.push({ message: job.messages, error: "messages: not an array" });
+  for (const m of raw) {
+    const problem = envelopeProblem(m);
+    if (problem) malformed.push({ message: m, error: `malformed message: ${problem}` });
+    else messages.push(m as Envelope);
+  }
+  const c = Number(job.counted);
+  const counted = Number.isInteger(c) ? Math.min(Math.max(c, 0), raw.length) : 0;
+  return { messages, malformed, counted, handled: outcomesOf(job.handled) };
+}
+
+function outcomesOf(value: unknown): HandlerOutcomes | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const o = value as Record<string, unknown>;
+  const ok = [o.delivered, o.dropped, o.expired].every((n) => Number.isInteger(n) && (n as number) >= 0);
+  return ok ? (o as unknown as HandlerOutcomes) : undefined;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_MESSAGES_PER_REQUEST, parseMessages } from "./message.js";
+import { dataProblem, envelopeProblem, MAX_DATA_DEPTH, MAX_MESSAGES_PER_REQUEST, parseMessages } from "./message.js";
 
 describe("parseMessages", () => {
   it("accepts a single message and defaults the priority", () => {
@@ -45,5 +45,36 @@ describe("parseMessages", () => {
     expect(parseMessages({ messages: many }).ok).toBe(false);
     expect(parseMessages({ messages: "nope" }).ok).toBe(false);
     expect(parseMessages(null).ok).toBe(false);
+  });
+});
+
+describe("data that JSON cannot carry", () => {
+  it("refuses data nested deeper than MAX_DATA_DEPTH, a circular structure and a BigInt, without recursing", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep]; // would overflow a recursive walk
+    expect(dataProblem(deep)).toMatch(/deeper than 64/);
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(dataProblem(circular)).toMatch(/deeper than 64/);
+    expect(dataProblem({ total: 10n })).toMatch(/BigInt/);
+    let ok: unknown = "leaf";
+    for (let i = 1; i < MAX_DATA_DEPTH; i++) ok = { d: ok };
+    expect(dataProblem(ok)).toBeUndefined();
+    const r = parseMessages({ to: { user: "a" }, event: "e", data: deep });
+    expect(r).toMatchObject({ ok: false, problems: [{ field: "data" }] });
+  });
+});
+
+describe("envelopeProblem", () => {
+  const good = { id: "0mwxvcmom0000", to: { user: "ann" }, event: "ok", data: null, priority: "normal", ts: 1 };
+  it("accepts an accepted message and names the first problem of anything else", () => {
+    expect(envelopeProblem(good)).toBeUndefined();
+    expect(envelopeProblem({ ...good, ttl: 60, attempt: 2, key: "k" })).toBeUndefined();
+    expect(envelopeProblem(null)).toBe("not an object");
+    expect(envelopeProblem({ ...good, to: null })).toMatch(/^to:/);
+    expect(envelopeProblem({ ...good, id: "x" })).toMatch(/^id:/);
+    expect(envelopeProblem({ ...good, priority: "urgent" })).toMatch(/^priority:/);
+    expect(envelopeProblem({ ...good, ts: "yesterday" })).toMatch(/^ts:/);
+    expect(envelopeProblem({ ...good, attempt: -1 })).toMatch(/^attempt:/);
   });
 });

@@ -1,11 +1,14 @@
 import { z } from "zod";
 import { isValidUserId, MAX_ID_LENGTH, topicProblem } from "./channels.js";
-import { DEFAULT_PRIORITY, PRIORITIES, type Priority } from "./priorities.js";
+import { parseId } from "./ids.js";
+import { DEFAULT_PRIORITY, isPriority, PRIORITIES, type Priority } from "./priorities.js";
 
 /** Most messages one HTTP request or one `users` target may carry. */
 export const MAX_MESSAGES_PER_REQUEST = 1000;
 export const MAX_USERS_PER_MESSAGE = 1000;
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+/** Deepest nesting of objects and arrays a message's `data` may have. */
+export const MAX_DATA_DEPTH = 64;
 
 const userId = z.string().refine(isValidUserId, {
   message: `must be 1 to ${MAX_ID_LENGTH} characters without control characters`,
@@ -33,7 +36,13 @@ export const messageSchema = z.strictObject({
     .min(1)
     .max(128)
     .regex(/^[A-Za-z0-9_.:\-/]+$/, "may contain only letters, digits and _ . : - /"),
-  data: z.unknown().optional(),
+  data: z
+    .unknown()
+    .optional()
+    .superRefine((data, ctx) => {
+      const problem = dataProblem(data);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
   priority: z.enum(PRIORITIES).default(DEFAULT_PRIORITY),
   id: z.string().min(1).max(MAX_ID_LENGTH).optional(),
   ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
@@ -123,4 +132,54 @@ export function parseMessages(body: unknown): ParseResult {
     else problems.push(...problemsOf(i, items[i], r.error));
   }
   return problems.length ? { ok: false, problems } : { ok: true, messages };
+}
+
+const EVENT_PATTERN = /^[A-Za-z0-9_.:\-/]{1,128}$/;
+
+/**
+ * Why a value read from a queue is not an accepted message (an `Envelope`), or undefined
+ * when it is one. Jobs in Herald's own form are written by Herald's producers, but anyone who
+ * can add a job can write one: nothing in it is trusted before this check.
+ */
+export function envelopeProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not an object";
+  const e = value as Record<string, unknown>;
+  return requiredProblem(e) ?? optionalProblem(e);
+}
+
+function requiredProblem(e: Record<string, unknown>): string | undefined {
+  if (typeof e.id !== "string" || parseId(e.id) === undefined) return "id: not a Herald message id";
+  if (!targetSchema.safeParse(e.to).success) return `to: must be one of ${TARGET_SHAPES}`;
+  if (typeof e.event !== "string" || !EVENT_PATTERN.test(e.event)) return "event: invalid";
+  if (!isPriority(e.priority)) return "priority: invalid";
+  if (typeof e.ts !== "number" || !Number.isFinite(e.ts)) return "ts: not a time";
+  return undefined;
+}
+
+function optionalProblem(e: Record<string, unknown>): string | undefined {
+  if (e.ttl !== undefined && !(typeof e.ttl === "number" && e.ttl > 0)) return "ttl: not a positive number";
+  const attempt = e.attempt;
+  if (attempt !== undefined && !(typeof attempt === "number" && Number.isInteger(attempt) && attempt >= 0)) {
+    return "attempt: invalid";
+  }
+  if (e.key !== undefined && typeof e.key !== "string") return "key: not a string";
+  return undefined;
+}
+
+/**
+ * Why JSON cannot carry `data` as it is, or undefined. Walked without recursion, so data
+ * nested deep enough to overflow a recursive encoder is refused here (a 400), rather than
+ * failing later where it looks like an outage (a 503 told to retry what can never succeed).
+ * A circular structure is refused as nested too deep.
+ */
+export function dataProblem(data: unknown): string | undefined {
+  const stack: [unknown, number][] = [[data, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (typeof value === "bigint") return "holds a BigInt, which JSON cannot encode";
+    if (typeof value !== "object" || value === null) continue;
+    if (depth > MAX_DATA_DEPTH) return `nests deeper than ${MAX_DATA_DEPTH} levels (or refers to itself)`;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return undefined;
 }

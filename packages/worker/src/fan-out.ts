@@ -9,54 +9,82 @@ import {
 import type { Bus } from "@herald/routing";
 import type { Ticket } from "./publish-sequencer.js";
 
-export interface FanOutResult {
-  /** Deliveries published (one per target user, topic or broadcast, before edges fan out to sockets). */
-  deliveries: number;
-  /** Users or topics no live node holds (offline users, topics nobody subscribes to). */
-  unrouted: number;
+/** A message that cannot be delivered as it is, with why. */
+export interface Poisoned {
+  message: Envelope;
+  error: string;
+}
+
+export interface Encoded {
+  /** One per target user, topic or broadcast (edges fan out to sockets), in message order. */
+  deliveries: Delivery[];
+  /** The messages that encoded. */
+  kept: Envelope[];
+  /** The messages that did not. */
+  poisoned: Poisoned[];
 }
 
 /**
- * Turns messages into deliveries (one frame per message and channel, encoded once) and,
- * when `turn` comes, hands them to the bus, which routes them to the nodes holding each
- * user and topic and releases `release` messages from the priority's pending count.
+ * Turns messages into deliveries: one frame per message and channel, encoded once. A message
+ * whose frame cannot be encoded (data JSON cannot express: a BigInt, a circular object, a
+ * throwing toJSON) or whose target is malformed is set aside, with its error, instead of
+ * throwing: one bad message must stop neither its job nor the queue behind it.
  */
-export async function fanOut(
-  messages: readonly Envelope[],
+export function toDeliveries(messages: readonly Envelope[]): Encoded {
+  const out: Encoded = { deliveries: [], kept: [], poisoned: [] };
+  for (const m of messages) {
+    const at = out.deliveries.length;
+    try {
+      encodeInto(m, out.deliveries);
+      out.kept.push(m);
+    } catch (err) {
+      out.deliveries.length = at; // none of its deliveries go out
+      out.poisoned.push({ message: storable(m), error: `cannot be delivered: ${(err as Error).message}` });
+    }
+  }
+  return out;
+}
+
+function encodeInto(m: Envelope, deliveries: Delivery[]): void {
+  const frameFor = messageFrameEncoder(m);
+  const to = m.to;
+  const base = { priority: m.priority, ts: m.ts };
+  if ("user" in to) {
+    deliveries.push({ kind: "user", target: to.user, frame: frameFor(userChannel(to.user)), ...base });
+  } else if ("users" in to) {
+    for (const u of to.users) deliveries.push({ kind: "user", target: u, frame: frameFor(userChannel(u)), ...base });
+  } else if ("channel" in to) {
+    deliveries.push({ kind: "topic", target: to.channel, frame: frameFor(to.channel), ...base });
+  } else {
+    deliveries.push({ kind: "broadcast", target: "", frame: frameFor(BROADCAST_CHANNEL), ...base });
+  }
+}
+
+/**
+ * When `turn` comes, hands the deliveries to the bus, which routes them to the nodes holding
+ * each user and topic and releases `release` messages from the priority's pending count.
+ * Resolves with how many users or topics no live node holds.
+ */
+export async function publish(
+  deliveries: readonly Delivery[],
   bus: Bus,
   turn: Ticket,
   priority: Priority,
   release: number,
-): Promise<FanOutResult> {
-  const deliveries: Delivery[] = [];
-  for (const m of messages) {
-    const frameFor = messageFrameEncoder(m);
-    const to = m.to;
-    if ("user" in to) {
-      deliveries.push(user(to.user, m, frameFor(userChannel(to.user))));
-    } else if ("users" in to) {
-      for (const u of to.users) deliveries.push(user(u, m, frameFor(userChannel(u))));
-    } else if ("channel" in to) {
-      deliveries.push({
-        kind: "topic",
-        target: to.channel,
-        priority: m.priority,
-        ts: m.ts,
-        frame: frameFor(to.channel),
-      });
-    } else {
-      const frame = frameFor(BROADCAST_CHANNEL);
-      deliveries.push({ kind: "broadcast", target: "", priority: m.priority, ts: m.ts, frame });
-    }
-  }
+): Promise<number> {
   if (deliveries.length === 0 && release === 0) {
     turn.skip();
-    return { deliveries: 0, unrouted: 0 };
+    return 0;
   }
-  const unrouted = await turn.run(() => bus.deliver({ deliveries, priority, release }));
-  return { deliveries: deliveries.length, unrouted };
+  return turn.run(() => bus.deliver({ deliveries, priority, release }));
 }
 
-function user(target: string, m: Envelope, frame: string): Delivery {
-  return { kind: "user", target, priority: m.priority, ts: m.ts, frame };
+/** The message as a dead letter can hold it: its data replaced when JSON cannot express it. */
+function storable(m: Envelope): Envelope {
+  try {
+    JSON.stringify(m);
+    return m;
+  } catch (err) {
+    return { ...m, data: `[not JSON-encodable: ${(err as Error).message}]` };
+  }
 }

@@ -1,4 +1,5 @@
 import {
+  checkHeraldJob,
   type DeadLetterData,
   type DeadLetters,
   type Enqueuer,
@@ -9,10 +10,10 @@ import {
   toEnvelope,
 } from "@herald/jobs";
 import type { Logger } from "@herald/observability";
-import { type Envelope, type Priority, parseMessages } from "@herald/protocol";
+import { type Delivery, type Envelope, type Priority, parseMessages } from "@herald/protocol";
 import type { Bus } from "@herald/routing";
 import { backoffMs } from "./backoff.js";
-import { fanOut } from "./fan-out.js";
+import { type Poisoned, publish, toDeliveries } from "./fan-out.js";
 import type { HandlerRegistry } from "./handler-registry.js";
 import type { Ticket } from "./publish-sequencer.js";
 import { type HandlerOutcome, runHandler } from "./run-handler.js";
@@ -55,6 +56,16 @@ interface Batch {
   counted: number;
   /** Present when the handlers already ran on an earlier attempt (see MessageJobData). */
   handled?: HandlerOutcomes | undefined;
+  /** Messages of a job in Herald's form that are not messages at all: dead-lettered with their problem. */
+  malformed?: { message: unknown; error: string }[];
+}
+
+/** A job handled, ready to publish. */
+interface Ready {
+  deliveries: Delivery[];
+  outcomes: HandlerOutcomes;
+  /** Messages finished with this job, released from the pending count with its publish. */
+  release: number;
 }
 
 /** The parts of a BullMQ job the processor uses. */
@@ -81,41 +92,49 @@ export class MessageProcessor {
 
   async process(priority: Priority, job: ProcessedJob, turn: Ticket): Promise<void> {
     const started = performance.now();
-    let ready: { out: Envelope[]; outcomes: HandlerOutcomes; release: number };
+    let ready: Ready;
     try {
       ready = await this.handle(priority, job);
     } catch (err) {
-      turn.skip();
+      turn.skip(); // a ticket taken is settled on every path, or every later job of the queue waits
       throw err;
     }
     // Publishing and releasing the finished messages from the pending count are one step.
-    const fanned = await fanOut(ready.out, this.deps.bus, turn, priority, ready.release);
+    const unrouted = await publish(ready.deliveries, this.deps.bus, turn, priority, ready.release);
     const { metrics } = this.deps;
-    if (fanned.unrouted) metrics.unrouted.inc({ priority }, fanned.unrouted);
+    if (unrouted) metrics.unrouted.inc({ priority }, unrouted);
     // Counted once published: a job that fails before that is retried and counted then.
     for (const [outcome, n] of Object.entries(ready.outcomes)) if (n) metrics.messages.inc({ priority, outcome }, n);
     metrics.jobSeconds.observe({ priority }, (performance.now() - started) / 1000);
   }
 
   /**
-   * A job's messages through their handlers, failures settled (re-enqueued or dead-lettered)
-   * and, if there were any, the job written back as handled; or, for a job handled on an
-   * earlier attempt, its stored results.
+   * A job's messages through their handlers and encoded; failures settled (re-enqueued or
+   * dead-lettered, with the messages that cannot be delivered at all) and, if there were
+   * any, the job written back as handled. A job handled on an earlier attempt is only encoded.
    */
-  private async handle(
-    priority: Priority,
-    job: ProcessedJob,
-  ): Promise<{ out: Envelope[]; outcomes: HandlerOutcomes; release: number }> {
+  private async handle(priority: Priority, job: ProcessedJob): Promise<Ready> {
     const batch = await this.toBatch(priority, job);
-    if (batch.handled) return { out: batch.messages, outcomes: batch.handled, release: batch.counted };
-    const { out, failures, outcomes } = await this.runHandlers(batch.messages);
-    const plan = this.planFailures(failures, batch.counted);
-    const release = batch.counted - plan.stillCounted;
-    if (failures.length) {
-      await this.settleFailures(priority, plan);
-      await job.updateData({ v: 1, messages: out, counted: release, handled: outcomes });
+    if (batch.handled) {
+      // Stored once encodable; a message that no longer is (a forged job) is dropped, never thrown.
+      const { deliveries } = toDeliveries(batch.messages);
+      return { deliveries, outcomes: batch.handled, release: batch.counted };
     }
-    return { out, outcomes, release };
+    const { out, failures, outcomes } = await this.runHandlers(batch.messages);
+    const { deliveries, kept, poisoned } = toDeliveries(out);
+    outcomes.delivered = Math.max(0, outcomes.delivered - poisoned.length);
+    const plan = this.planFailures(failures, batch.counted, [...poisoned, ...this.malformed(batch)]);
+    const release = batch.counted - plan.stillCounted;
+    if (failures.length || plan.dead.length) {
+      await this.settleFailures(priority, plan);
+      await job.updateData({ v: 1, messages: kept, counted: release, handled: outcomes });
+    }
+    return { deliveries, outcomes, release };
+  }
+
+  /** A Herald-form job's malformed messages, as dead letters-to-be. */
+  private malformed(batch: Batch): Poisoned[] {
+    return (batch.malformed ?? []).map(({ message, error }) => ({ message: message as Envelope, error }));
   }
 
   /**
@@ -156,10 +175,17 @@ export class MessageProcessor {
     return { out, failures, outcomes: counts };
   }
 
-  /** Splits failures into retries (grouped by attempt, each with its share of the counted messages) and dead letters. */
-  private planFailures(failures: readonly Failure[], counted: number): FailurePlan {
+  /**
+   * Splits failures into retries (grouped by attempt, each with its share of the counted
+   * messages) and dead letters; `undeliverable` messages go to the dead letters at once, as
+   * another attempt would fail the same way.
+   */
+  private planFailures(failures: readonly Failure[], counted: number, undeliverable: readonly Poisoned[]): FailurePlan {
     const retries = new Map<number, Envelope[]>();
-    const dead: DeadLetterData[] = [];
+    const dead: DeadLetterData[] = undeliverable.map(({ message, error }) => {
+      const attempts = (typeof message?.attempt === "number" ? message.attempt : 0) + 1;
+      return { message, error, attempts, failedAt: Date.now() };
+    });
     for (const { message, error } of failures) {
       const attempt = (message.attempt ?? 0) + 1;
       if (attempt >= this.options.maxAttempts) {
@@ -207,7 +233,7 @@ export class MessageProcessor {
    */
   private async toBatch(priority: Priority, job: ProcessedJob): Promise<Batch> {
     const { data } = job;
-    if (isHeraldJob(data)) return { messages: data.messages, counted: data.counted, handled: data.handled };
+    if (isHeraldJob(data)) return checkHeraldJob(data);
     const raw = (data as { messages?: unknown } | null)?.messages;
     const parsed = parseMessages({ messages: raw });
     if (!parsed.ok) {

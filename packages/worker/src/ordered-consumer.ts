@@ -44,6 +44,9 @@ const MAX_BULK_HOLD_MS = 5000;
 const BULK_CONCURRENCY_WHILE_URGENT = 2;
 const URGENT_FLOW_MS = 1000;
 
+/** At most one "queue worker error" line per queue per this long. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
 export type JobProcessor = (job: Job, ticket: Ticket) => Promise<void>;
 
 /**
@@ -78,7 +81,19 @@ export class OrderedConsumer {
       lockDuration: options.lockDurationMs,
       autorun: false,
     });
-    this.worker.on("error", (err) => log.error({ err, queue: options.queue }, "queue worker error"));
+    // While Redis is away BullMQ reports every reconnect attempt: log the first, then at most one a period.
+    let lastLog = Number.NEGATIVE_INFINITY;
+    let unlogged = 0;
+    this.worker.on("error", (err) => {
+      const now = Date.now();
+      if (now - lastLog < ERROR_LOG_INTERVAL_MS) {
+        unlogged++;
+        return;
+      }
+      log.error({ err, queue: options.queue, since: unlogged }, "queue worker error");
+      lastLog = now;
+      unlogged = 0;
+    });
   }
 
   async start(): Promise<void> {

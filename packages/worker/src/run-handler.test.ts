@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Envelope } from "@herald/protocol";
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "./backoff.js";
@@ -97,7 +98,7 @@ describe("PublishSequencer", () => {
     const p4 = t4.run(async () => order.push(4));
     const p3 = t3.run(async () => order.push(3));
     t2.skip();
-    await new Promise((r) => setTimeout(r, 10));
+    await nextTurn(); // a run that had not waited would have pushed by now
     expect(order).toEqual([]); // all wait for ticket 1
     await t1.run(async () => order.push(1));
     await Promise.all([p3, p4]);

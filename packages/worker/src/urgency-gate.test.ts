@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { UrgencyGate } from "./urgency-gate.js";
 
@@ -13,7 +14,7 @@ describe("UrgencyGate", () => {
     });
     leaveA();
     leaveA(); // leaving twice counts once
-    await new Promise((r) => setTimeout(r, 5));
+    await nextTurn(); // a clear that had resolved would have run by now
     expect(released).toBe(false);
     leaveB();
     await waiting;
@@ -31,17 +32,20 @@ describe("UrgencyGate", () => {
     leave();
   });
 
-  it("says urgent work is flowing while a job is in flight and for a window after the last one entered", async () => {
-    const gate = new UrgencyGate();
+  it("says urgent work is flowing while a job is in flight and for a window after the last one entered", () => {
+    let now = 1000;
+    const gate = new UrgencyGate(() => now);
     expect(gate.flowing(50)).toBe(false);
     const leave = gate.enter();
-    await new Promise((r) => setTimeout(r, 70));
+    now += 70;
     expect(gate.flowing(50)).toBe(true); // still in flight, however long ago it entered
     leave();
     expect(gate.flowing(50)).toBe(false); // left, and entered more than 50 ms ago
     gate.enter()();
     expect(gate.flowing(50)).toBe(true); // entered just now
-    await new Promise((r) => setTimeout(r, 70));
+    now += 49;
+    expect(gate.flowing(50)).toBe(true);
+    now += 21;
     expect(gate.flowing(50)).toBe(false);
   });
 });

@@ -7,13 +7,16 @@
 export class UrgencyGate {
   private active = 0;
   private waiters: (() => void)[] = [];
-  /** When an urgent job last entered (ms, performance.now()); -Infinity before the first. */
+  /** When an urgent job last entered (ms, on `now`); -Infinity before the first. */
   private lastEntered = Number.NEGATIVE_INFINITY;
+
+  /** `now`: the clock (ms) that `flowing` windows are measured on; tests pass their own. */
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   /** Marks an urgent job in flight until the returned function is called. */
   enter(): () => void {
     this.active++;
-    this.lastEntered = performance.now();
+    this.lastEntered = this.now();
     let left = false;
     return () => {
       if (left) return;
@@ -57,6 +60,6 @@ export class UrgencyGate {
 
   /** True while an urgent job is in flight or one entered within the last `windowMs`. */
   flowing(windowMs: number): boolean {
-    return this.active > 0 || performance.now() - this.lastEntered < windowMs;
+    return this.active > 0 || this.now() - this.lastEntered < windowMs;
   }
 }

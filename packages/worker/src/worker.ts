@@ -1,4 +1,4 @@
-import { DeadLetters, type Enqueuer, isHeraldJob, type PendingCount, QUEUE_NAMES } from "@herald/jobs";
+import { checkHeraldJob, DeadLetters, type Enqueuer, isHeraldJob, type PendingCount, QUEUE_NAMES } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
 import { laneOf, PRIORITIES, type Priority } from "@herald/protocol";
 import type { Keys } from "@herald/redis";
@@ -63,8 +63,9 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
   const onFailed = (priority: Priority, job: Job, err: Error) => {
     const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     log.error({ err, priority, jobId: job.id, final }, "job failed");
-    if (!final || !isHeraldJob(job.data) || job.data.counted <= 0) return;
-    const counted = job.data.counted;
+    if (!final || !isHeraldJob(job.data)) return;
+    const { counted } = checkHeraldJob(job.data);
+    if (counted === 0) return;
     deps.pending.release(priority, counted).catch((releaseErr: unknown) => {
       log.error({ err: releaseErr, priority, counted }, "could not release a failed job's pending count");
     });

@@ -68,10 +68,13 @@ afterAll(async () => {
 
 /** Fails every "flaky" message, counting the calls. */
 let flakyCalls = 0;
-const handlers = new HandlerRegistry().on("flaky", () => {
-  flakyCalls++;
-  throw new Error("flaky handler");
-});
+const handlers = new HandlerRegistry()
+  .on("flaky", () => {
+    flakyCalls++;
+    throw new Error("flaky handler");
+  })
+  // What a database driver hands back for a bigint column: JSON cannot encode it.
+  .on("bigint", (m) => ({ ...m, data: { total: 10n } }));
 
 function processor(bus: RedisBus, opts: { registry?: Registry; queues?: ScriptedRedis } = {}): MessageProcessor {
   const metrics = new WorkerMetrics(opts.registry ?? new Registry());
@@ -207,5 +210,49 @@ describe("a job whose handlers failed for some messages", () => {
     expect(flakyCalls).toBe(before.flaky + 1); // not run again
     expect(await retriesQueued()).toBe(before.retries + 1); // not re-enqueued again
     expect(await pending()).toBe(before.pending + 1);
+  });
+});
+
+describe("messages that cannot be delivered", () => {
+  const deadCount = () => new DeadLetters(commands, keys, 100).count();
+  const deadErrors = async () => (await new DeadLetters(commands, keys, 100).list(0, 99)).map((d) => d.error);
+
+  it("dead-letters a handler result JSON cannot encode, and delivers the rest and the next job", async () => {
+    const sequencer = new PublishSequencer();
+    const p = processor(new RedisBus(keys, commands));
+    const first = await queue.add("any-name", {
+      messages: [
+        { to: { user: "ann" }, event: "bigint" },
+        { to: { user: "ben" }, event: "fine", data: { n: 1 } },
+      ],
+    });
+    const second = await queue.add("any-name", { messages: [{ to: { user: "ann" }, event: "after" }] });
+    const before = { dead: await deadCount(), pending: await pending() };
+    delivered.length = 0;
+    // Tickets of one sequencer: if the first job's were left unsettled, the second would never publish.
+    const [t1, t2] = [sequencer.ticket(), sequencer.ticket()];
+    await Promise.all([
+      p.process("normal", await fetchJob(first.id), t1),
+      p.process("normal", await fetchJob(second.id), t2),
+    ]);
+    await expect.poll(() => delivered.map((d) => JSON.parse(d.frame).event)).toEqual(["fine", "after"]);
+    expect(await deadCount()).toBe(before.dead + 1);
+    expect((await deadErrors()).some((e) => /BigInt/.test(e))).toBe(true);
+    expect(await pending()).toBe(before.pending); // all three finished: none left counted
+  });
+
+  it("dead-letters a malformed message of a job in Herald's form, and delivers the well-formed one", async () => {
+    const p = processor(new RedisBus(keys, commands));
+    const good = { id: "0mwxvcmom0000", to: { user: "ann" }, event: "ok", data: null, priority: "normal", ts: 1 };
+    const job = await queue.add("any-name", { v: 1, messages: [good, { ...good, to: null }], counted: 2 });
+    const before = { dead: await deadCount(), pending: await pending() };
+    delivered.length = 0;
+    await p.process("normal", await fetchJob(job.id), ticket());
+    await expect.poll(() => delivered.map((d) => d.target)).toEqual(["ann"]);
+    await barrier();
+    expect(delivered).toHaveLength(1);
+    expect(await deadCount()).toBe(before.dead + 1);
+    expect((await deadErrors()).some((e) => /malformed message: to/.test(e))).toBe(true);
+    expect(await pending()).toBe(before.pending - 2); // what the job said it counted, no more
   });
 });
