@@ -50,10 +50,18 @@ async function floodStoppedEdge(busBacklogBytes: string) {
   let paused = 0;
   let worker: HeraldProcess | undefined;
   try {
-    worker = await g.startWorker();
-    // Long enough for the worker to publish everything to a reader that takes nothing.
-    await new Promise((r) => setTimeout(r, 4000));
-    paused = await g.metric(worker, "herald_worker_lane_paused", { lane: "bulk" });
+    const w = await g.startWorker();
+    worker = w;
+    const gw = g;
+    // Until the worker has paused the lane, or published everything to a reader that takes nothing.
+    await waitFor(
+      async () =>
+        (await gw.metric(w, "herald_worker_lane_paused", { lane: "bulk" })) === 1 ||
+        (await gw.metric(w, "herald_queue_waiting")) === 0,
+      "the bulk lane paused, or the queue published",
+      60_000,
+    );
+    paused = await g.metric(w, "herald_worker_lane_paused", { lane: "bulk" });
   } finally {
     process.kill(edge.pid, "SIGCONT");
   }

@@ -43,6 +43,38 @@ describe("bad client frames", () => {
   });
 });
 
+describe("requests that once killed an edge", () => {
+  it("answers 400 to malformed percent-escapes in a path, and the node keeps its connections", async () => {
+    const c = await g.connect("steady");
+    for (const user of ["%", "50%off", "%E0%A4%A", "%00"]) {
+      const r = await fetch(`http://127.0.0.1:${g.port}/v1/presence/${user}`, {
+        headers: { authorization: `Bearer ${g.apiKey}` },
+      });
+      expect(r.status, user).toBe(400);
+      expect(((await r.json()) as { error: string }).error).toBe("bad_request");
+    }
+    expect(
+      (
+        await fetch(`http://127.0.0.1:${g.port}/v1/presence/steady`, {
+          headers: { authorization: `Bearer ${g.apiKey}` },
+        })
+      ).status,
+    ).toBe(200);
+    await g.post(msg({ user: "steady" }, "still-here"));
+    await c.next((f) => f.event === "still-here", "delivery after the bad requests");
+    expect(await g.metric(g.edges[0]!, "herald_handler_errors_total", { kind: "bad_request" })).toBe(4);
+    c.close();
+  });
+
+  it("answers 400, not a 503 to retry, to data nested deeper than any encoder can take", async () => {
+    let data: unknown = 1;
+    for (let i = 0; i < 1500; i++) data = [data]; // within this gateway's 4 KiB body limit
+    const r = await g.post(msg({ user: "deep" }, "deep", { data }));
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ error: "invalid_messages", details: [{ field: "data" }] });
+  });
+});
+
 describe("bad producer requests", () => {
   it("answers 400 invalid_json to a body that is not JSON", async () => {
     const r = await g.post("{oops");

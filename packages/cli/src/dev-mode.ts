@@ -2,26 +2,32 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "@herald/observability";
 import { type LocalRedis, redisReachable, startLocalRedis } from "@herald/redis";
 import { createSigner } from "fast-jwt";
+import { withoutPassword } from "./config/load-config.js";
 
 /**
- * Uses the Redis at `url` if it answers; otherwise starts a private `redis-server` from
- * the PATH; otherwise fails with a message that says how to get Redis.
+ * Dev mode with REDIS_URL unset: uses the Redis at the default `url` if it answers (and
+ * `mode` is "auto"); otherwise starts a private `redis-server` from the PATH, stopped when
+ * this process exits however it exits; otherwise fails with a message that says how to get
+ * Redis. A REDIS_URL that was set never comes here: it is used as it is, answering or not.
  */
-export async function provisionRedis(url: string, log: Logger): Promise<{ url: string; local?: LocalRedis }> {
-  if (await redisReachable(url)) return { url };
+export async function provisionRedis(
+  url: string,
+  mode: "auto" | "private",
+  log: Logger,
+): Promise<{ url: string; local?: LocalRedis }> {
+  if (mode === "auto" && (await redisReachable(url))) return { url };
   try {
     const local = await startLocalRedis();
-    log.warn(
-      { url: local.url, pid: local.pid },
-      `no Redis at ${url}: started a private redis-server (loopback, no persistence)`,
-    );
+    process.once("exit", () => local.kill());
+    const why = mode === "private" ? "HERALD_DEV_REDIS=private" : `no Redis at ${withoutPassword(url)}`;
+    log.warn({ url: local.url, pid: local.pid }, `${why}: started a private redis-server (loopback, no persistence)`);
     return { url: local.url, local };
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
     throw new Error(
       missing
-        ? `no Redis answers at ${url} and no redis-server is on the PATH. Install Redis (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to a running one.`
-        : `no Redis answers at ${url}, and starting a private redis-server failed: ${(err as Error).message}`,
+        ? `no Redis answers at ${withoutPassword(url)} and no redis-server is on the PATH. Install Redis (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL to a running one.`
+        : `no Redis answers at ${withoutPassword(url)}, and starting a private redis-server failed: ${(err as Error).message}`,
     );
   }
 }

@@ -20,9 +20,8 @@ import {
   RedisBusSubscriber,
   RedisPresence,
   type ScriptedRedis,
-  waitReady,
 } from "@herald/redis";
-import { startWorker } from "@herald/worker";
+import { type HeraldWorker, startWorker } from "@herald/worker";
 import type { Redis } from "ioredis";
 import { type Config, enqueuerOptions } from "./config/load-config.js";
 import { generateSecret, provisionRedis, signToken } from "./dev-mode.js";
@@ -50,13 +49,14 @@ export async function runRole(config: Config): Promise<void> {
   // running by then (a private redis-server included).
   const stops: (() => Promise<void>)[] = [];
   const graceMs = config.drainSeconds * 1000 + config.jobTimeoutMs + 10_000;
-  onShutdown(log, graceMs, async () => {
+  const shutdown = onShutdown(log, graceMs, async () => {
     for (const stop of stops) await stop().catch((err: unknown) => log.error({ err }, "stop step failed"));
     await Promise.allSettled(connections.map(closeRedis));
     await local?.stop();
   });
 
-  if (config.dev) ({ url: redisUrl, local } = await provisionRedis(redisUrl, log));
+  if (config.dev && !config.redisUrlSet)
+    ({ url: redisUrl, local } = await provisionRedis(redisUrl, config.devRedis, log));
   const proc: Process = {
     config,
     log,
@@ -73,12 +73,16 @@ export async function runRole(config: Config): Promise<void> {
   const runsEdge = config.role !== "worker";
   const runsWorker = config.role !== "edge";
   const commands = defineScripts(proc.connect("commands", { failFast: runsEdge && !runsWorker }));
-  await waitReady(commands, 10_000).catch((err: Error) =>
-    log.warn({ err: err.message }, "Redis not ready yet; retrying"),
-  );
   reportPending(proc, new PendingCount(commands, proc.keys));
-  if (runsWorker) await runWorker(proc, commands);
-  if (runsEdge) await runEdge(proc, runsWorker ? undefined : commands);
+  // The edge first: it binds at once and answers /readyz (503) while Redis is out of reach;
+  // the worker's start waits for Redis.
+  try {
+    if (runsEdge) await runEdge(proc, runsWorker ? undefined : commands);
+    if (runsWorker) await runWorker(proc, commands);
+  } catch (err) {
+    // A signal during start-up closes what the start was waiting for: the shutdown reports.
+    if (!shutdown.stopping()) throw err;
+  }
 }
 
 /** `herald_queue_waiting`, read from Redis at each scrape; a count below zero is a bug, logged and counted. */
@@ -96,7 +100,19 @@ async function runWorker(proc: Process, commands: ScriptedRedis): Promise<void> 
   const { config, keys, log, registry } = proc;
   const pending = new PendingCount(commands, keys);
   const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
-  const worker = await startWorker(
+  let worker: HeraldWorker | undefined;
+  if (config.role === "worker") {
+    // Up before the worker, so /readyz answers (503) while Redis is out of reach.
+    const ops = await startOpsServer({
+      host: "0.0.0.0",
+      port: config.metricsPort,
+      registry,
+      ready: () => worker?.ready() ?? false,
+    });
+    log.info({ port: ops.port }, "worker ops endpoints listening");
+    proc.stops.push(() => ops.close());
+  }
+  worker = await startWorker(
     {
       concurrency: config.concurrency,
       handlerTimeoutMs: config.jobTimeoutMs,
@@ -119,27 +135,22 @@ async function runWorker(proc: Process, commands: ScriptedRedis): Promise<void> 
       connectBlocking: (name) => proc.connect(name, { blocking: true }),
     },
   );
+  const started = worker;
   proc.stops.push(
-    () => worker.close(),
+    () => started.close(),
     () => enqueuer.close(),
   );
-  if (config.role === "worker") {
-    const ops = await startOpsServer({ host: "0.0.0.0", port: config.metricsPort, registry, ready: worker.ready });
-    log.info({ port: ops.port }, "worker ops endpoints listening");
-    proc.stops.unshift(() => ops.close());
-  }
 }
 
 /** `shared`: the worker's command connection when the edge runs alone; else the edge opens its own, fail-fast. */
 async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promise<void> {
   const { config, keys, log } = proc;
   const commands = shared ?? defineScripts(proc.connect("edge", { failFast: true }));
+  // Subscribers never give up a command: a subscribe waits for Redis, however long it is away.
   const subscribers = {
-    urgent: proc.connect(keys.subscriberName(config.nodeId, "urgent")),
-    bulk: proc.connect(keys.subscriberName(config.nodeId, "bulk")),
+    urgent: proc.connect(keys.subscriberName(config.nodeId, "urgent"), { blocking: true }),
+    bulk: proc.connect(keys.subscriberName(config.nodeId, "bulk"), { blocking: true }),
   };
-  // A fail-fast connection refuses commands until it is up: let it come up first.
-  await waitReady(commands, 10_000).catch((err: Error) => log.warn({ err: err.message }, "Redis not ready yet"));
   const jwtSecret = config.jwtSecret ?? generateSecret();
   const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
   const enqueuer = new Enqueuer(
@@ -179,24 +190,32 @@ async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promis
     () => edge.drain(),
     () => enqueuer.close(),
   );
-  if (config.jwtSecret === undefined || config.apiKeys.length === 0) {
-    announceDevSecrets(log, edge.port, jwtSecret, apiKeys[0] as string);
-  }
+  announceDevSecrets(log, edge.port, {
+    secret: config.jwtSecret === undefined ? jwtSecret : undefined,
+    apiKey: config.apiKeys.length === 0 ? apiKeys[0] : undefined,
+  });
 }
 
-function announceDevSecrets(log: Logger, port: number, secret: string, apiKey: string): void {
-  const token = signToken(secret, "alice", ["demo:*"]);
-  log.info({ sampleToken: token, apiKey, port }, "dev mode: generated HERALD_JWT_SECRET and HERALD_API_KEYS");
-  process.stderr.write(
-    [
-      "",
-      "  Herald is running in dev mode (generated secrets; set HERALD_JWT_SECRET and HERALD_API_KEYS to keep them).",
-      `  WebSocket:    ws://localhost:${port}/v1/ws?token=${token}`,
-      "               (user alice, may subscribe to demo:*; valid 24 h)",
-      `  Producer key: ${apiKey}`,
-      `  Send:         curl -X POST localhost:${port}/v1/messages -H 'authorization: Bearer ${apiKey}' \\`,
+/**
+ * Prints what dev mode generated, and only that: a configured secret is never printed, nor a
+ * token signed with one (it would be a working credential in a log).
+ */
+function announceDevSecrets(log: Logger, port: number, generated: { secret?: string; apiKey?: string }): void {
+  const { secret, apiKey } = generated;
+  if (!secret && !apiKey) return;
+  const token = secret ? signToken(secret, "alice", ["demo:*"]) : undefined;
+  log.info({ sampleToken: token, apiKey, port }, "dev mode: generated the secrets that were not configured");
+  const lines = ["", "  Herald is running in dev mode (set HERALD_JWT_SECRET and HERALD_API_KEYS to keep secrets)."];
+  if (token) {
+    lines.push(`  WebSocket:    ws://localhost:${port}/v1/ws?token=${token}`);
+    lines.push("               (user alice, may subscribe to demo:*; valid 24 h)");
+  }
+  if (apiKey) {
+    lines.push(`  Producer key: ${apiKey}`);
+    lines.push(`  Send:         curl -X POST localhost:${port}/v1/messages -H 'authorization: Bearer ${apiKey}' \\`);
+    lines.push(
       `                  -H 'content-type: application/json' -d '{"to":{"user":"alice"},"event":"hello","data":{"n":1}}'`,
-      "",
-    ].join("\n"),
-  );
+    );
+  }
+  process.stderr.write(`${lines.join("\n")}\n\n`);
 }

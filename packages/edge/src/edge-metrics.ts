@@ -3,7 +3,6 @@ import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Registry } from "@hera
 /** The edge's metrics. Label values come from small fixed sets, never user or channel ids. */
 export class EdgeMetrics {
   readonly connections: Gauge;
-  readonly busInbox: Gauge;
   readonly delivered: Counter<"priority">;
   readonly latency: Histogram<"priority">;
   readonly closed: Counter<"reason">;
@@ -11,9 +10,8 @@ export class EdgeMetrics {
   readonly accepted: Counter<"priority">;
   readonly httpRequests: Counter<"route" | "status">;
   readonly upgradesRefused: Counter<"reason">;
-  readonly busReceived: Counter<"kind">;
-  readonly busReconnects: Counter<"lane">;
-  readonly busMalformed: Counter;
+  readonly bus: EdgeBusMetrics;
+  readonly handlerErrors: Counter<"handler" | "kind">;
 
   constructor(registry: Registry, connectionCount: () => number, busInboxBytes: () => number) {
     const registers = [registry];
@@ -25,13 +23,12 @@ export class EdgeMetrics {
         this.set(connectionCount());
       },
     });
-    this.busInbox = new Gauge({
-      name: "herald_bus_inbox_bytes",
-      help: "Bulk deliveries read from Redis and not yet written (the edge stops reading past 4 MiB)",
+    this.bus = new EdgeBusMetrics(registry, busInboxBytes);
+    this.handlerErrors = new Counter({
+      name: "herald_handler_errors_total",
+      help: "Failures caught in request and socket handlers (kind bad_request: answered 400; internal: 500 or close 1011)",
+      labelNames: ["handler", "kind"],
       registers,
-      collect() {
-        this.set(busInboxBytes());
-      },
     });
     const priority = { labelNames: ["priority"] as const, registers };
     const reason = { labelNames: ["reason"] as const, registers };
@@ -73,19 +70,39 @@ export class EdgeMetrics {
       labelNames: ["route", "status"],
       registers,
     });
-    this.busReceived = new Counter({
+  }
+}
+
+/** What the edge takes from the bus. */
+export class EdgeBusMetrics {
+  readonly received: Counter<"kind">;
+  readonly reconnects: Counter<"lane">;
+  readonly malformed: Counter;
+  readonly inbox: Gauge;
+
+  constructor(registry: Registry, busInboxBytes: () => number) {
+    const registers = [registry];
+    this.inbox = new Gauge({
+      name: "herald_bus_inbox_bytes",
+      help: "Bulk deliveries read from Redis and not yet written (the edge stops reading past 4 MiB)",
+      registers,
+      collect() {
+        this.set(busInboxBytes());
+      },
+    });
+    this.received = new Counter({
       name: "herald_bus_deliveries_received_total",
       help: "Deliveries this node took from the bus, by kind (routing sends a node only what it holds)",
       labelNames: ["kind"],
       registers,
     });
-    this.busReconnects = new Counter({
+    this.reconnects = new Counter({
       name: "herald_bus_reconnects_total",
       help: "Times a bus subscriber connection came back after dropping; deliveries published meanwhile were lost",
       labelNames: ["lane"],
       registers,
     });
-    this.busMalformed = new Counter({
+    this.malformed = new Counter({
       name: "herald_bus_malformed_lines_total",
       help: "Delivery lines from the bus that could not be decoded (worker and edge versions differ)",
       registers,

@@ -1,9 +1,11 @@
 import type { Enqueuer } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
+import { CLOSE_CODES } from "@herald/protocol";
 import type { BusSubscriber, Presence } from "@herald/routing";
 import { BusIntake } from "./bus-intake.js";
 import { ConnectionPool } from "./connection-pool.js";
 import { EdgeMetrics } from "./edge-metrics.js";
+import { Guard } from "./guard.js";
 import { ApiKeys } from "./http/api-keys.js";
 import { messageRoute } from "./http/message-route.js";
 import { mountOpsRoutes } from "./http/ops-routes.js";
@@ -51,6 +53,8 @@ export interface Edge {
 }
 
 const HEARTBEAT_MS = 5000;
+/** How often a starting edge tries to register while Redis is out of reach. */
+const JOIN_RETRY_MS = 1000;
 
 /** Starts an edge node: WebSocket clients, the producer HTTP API and the ops endpoints on one port. */
 export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<Edge> {
@@ -64,22 +68,22 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     () => intake?.bulkBacklog ?? 0,
   );
   let draining = false;
+  let live = false;
   const app = uws.App();
-  mountRoutes(app, options, deps, { pool, metrics, log, draining: () => draining });
+  const refusing = () => (draining ? "draining" : live ? undefined : "not_ready");
+  const ready = () => live && !draining && deps.redisReady();
+  mountRoutes(app, options, deps, { pool, metrics, log, refusing, ready });
 
   const hub = new LocalHub(app, pool, metrics, options.maxBackpressureBytes);
   intake = new BusIntake(deps.bus, {
     onDelivery: (d) => hub.deliver(d),
     onBatchEnd: () => hub.flush(),
     onResubscribed: (lane) => {
-      metrics.busReconnects.inc({ lane });
+      metrics.bus.reconnects.inc({ lane });
       log.warn({ lane }, "bus subscriber reconnected: deliveries published while it was down were lost");
     },
-    onMalformed: (lines) => metrics.busMalformed.inc(lines),
+    onMalformed: (lines) => metrics.bus.malformed.inc(lines),
   });
-  await intake.start();
-  await deps.presence.heartbeat();
-
   const heartbeat = setInterval(() => {
     deps.presence.heartbeat().then(
       (reaped) => reaped.length && log.info({ reaped }, "reaped dead nodes"),
@@ -92,9 +96,19 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     pingMs: options.heartbeatSeconds * 1000,
   });
 
+  // Bound at once, so /healthz and /readyz answer while Redis is still out of reach; clients
+  // and producers are turned away (503) until the edge is subscribed and registered.
   const listenSocket = await listen(app, options.host, options.port);
   const port = uws.us_socket_local_port(listenSocket);
-  log.info({ host: options.host, port }, "edge listening");
+  log.info({ host: options.host, port }, "edge bound: not ready until Redis answers");
+  joinCluster(intake, deps.presence, log, () => draining).then(
+    (joined) => {
+      if (!joined) return;
+      live = true;
+      log.info({ host: options.host, port }, "edge listening");
+    },
+    (err: unknown) => log.error({ err }, "could not subscribe to the bus: this edge stays not ready"),
+  );
 
   let drained: Promise<void> | undefined;
   const drain = (): Promise<void> => {
@@ -111,14 +125,42 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   return { port, connections: () => pool.size, drain };
 }
 
+/**
+ * Subscribes to the bus, then registers this node (retrying while Redis is out of reach);
+ * resolves true once both are done, false if the edge began draining first.
+ */
+async function joinCluster(
+  intake: BusIntake,
+  presence: Presence,
+  log: Logger,
+  draining: () => boolean,
+): Promise<boolean> {
+  await intake.start();
+  for (let attempt = 1; !draining(); attempt++) {
+    try {
+      await presence.heartbeat();
+      return true;
+    } catch (err) {
+      if (attempt === 1) log.warn({ err }, "cannot register this node yet; retrying until Redis answers");
+      await new Promise((r) => setTimeout(r, JOIN_RETRY_MS));
+    }
+  }
+  return false;
+}
+
+interface RouteParts {
+  pool: ConnectionPool<ClientSocket>;
+  metrics: EdgeMetrics;
+  log: Logger;
+  /** Why upgrades are refused now, if they are. */
+  refusing: () => "draining" | "not_ready" | undefined;
+  ready: () => boolean;
+}
+
 /** The WebSocket endpoint, the producer API and the ops endpoints. */
-function mountRoutes(
-  app: TemplatedApp,
-  options: EdgeOptions,
-  deps: EdgeDeps,
-  parts: { pool: ConnectionPool<ClientSocket>; metrics: EdgeMetrics; log: Logger; draining: () => boolean },
-): void {
-  const { pool, metrics, log, draining } = parts;
+function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, parts: RouteParts): void {
+  const { pool, metrics, log, refusing, ready } = parts;
+  const guard = new Guard(metrics, log);
   const topics = new TopicInterest(
     (t) => deps.presence.addSubscriber(t),
     (t) => deps.presence.removeSubscriber(t),
@@ -132,7 +174,7 @@ function mountRoutes(
     metrics,
     log,
     verifier: new TokenVerifier(options.jwtSecret),
-    draining,
+    refusing,
   });
   app.ws<Conn>("/v1/ws", {
     // uWS drops a socket with no close frame (1006) past this; up to it, Herald answers
@@ -145,13 +187,20 @@ function mountRoutes(
     // The sweep closes slow readers cleanly (1013); this is the hard stop behind it.
     maxBackpressure: options.maxBackpressureBytes * 4,
     closeOnBackpressureLimit: 1, // typed as a number in this release; it is a flag
-    ...handler,
+    upgrade: guard.route("upgrade", handler.upgrade),
+    open: guard.socket("open", handler.open, (ws) => ws.end(CLOSE_CODES.internal.code, "server error")),
+    message: guard.socket("message", handler.message, (ws) => ws.end(CLOSE_CODES.internal.code, "server error")),
+    close: guard.socket("close", handler.close),
   });
   const apiKeys = new ApiKeys(options.apiKeys);
-  app.post("/v1/messages", messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log }));
-  app.get("/v1/presence/:user", presenceRoute(deps.presence, apiKeys));
-  mountOpsRoutes(app, deps.registry, () => !draining() && deps.redisReady());
-  app.any("/*", (res) => new Reply(res).json(STATUS.notFound, { error: "not_found" }));
+  const messages = messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log, guard });
+  app.post("/v1/messages", guard.route("messages", messages));
+  app.get("/v1/presence/:user", guard.route("presence", presenceRoute(deps.presence, apiKeys)));
+  mountOpsRoutes(app, deps.registry, ready, guard);
+  app.any(
+    "/*",
+    guard.route("not_found", (res) => new Reply(res).json(STATUS.notFound, { error: "not_found" })),
+  );
 }
 
 function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {

@@ -62,7 +62,7 @@ export class LocalHub {
   /** Writes the user deliveries gathered since the last flush: one cork per socket. */
   flush(): void {
     for (const kind of KINDS) {
-      if (this.received[kind]) this.metrics.busReceived.inc({ kind }, this.received[kind]);
+      if (this.received[kind]) this.metrics.bus.received.inc({ kind }, this.received[kind]);
       this.received[kind] = 0;
     }
     if (this.pendingByConn.size === 0) return;

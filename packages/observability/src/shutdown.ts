@@ -3,8 +3,14 @@ import type { Logger } from "pino";
 /**
  * Runs `stop` once on SIGTERM or SIGINT, then exits. A second signal, or `stop`
  * outliving `graceMs`, exits at once: a hung shutdown must never hang the pod.
+ * `stopping()` says whether a shutdown began: start-up steps that fail because it closed
+ * what they were waiting for are not errors.
  */
-export function onShutdown(log: Logger, graceMs: number, stop: (signal: string) => Promise<void>): void {
+export function onShutdown(
+  log: Logger,
+  graceMs: number,
+  stop: (signal: string) => Promise<void>,
+): { stopping(): boolean } {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -31,4 +37,5 @@ export function onShutdown(log: Logger, graceMs: number, stop: (signal: string) 
   };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
+  return { stopping: () => stopping };
 }

@@ -11,6 +11,8 @@ export interface LocalRedis {
   pid: number;
   /** Stops the server (SIGKILL with `hard`, as a crash would) and removes its temp dir. */
   stop(hard?: boolean): Promise<void>;
+  /** Kills the server at once, synchronously (for an `exit` handler, where nothing can be awaited). */
+  kill(): void;
 }
 
 /** A free loopback port (the OS picks; a race with another process is possible, so callers retry). */
@@ -62,6 +64,10 @@ function handle(child: ChildProcess, port: number, dir: string): LocalRedis {
     url: `redis://127.0.0.1:${port}`,
     port,
     pid: child.pid as number,
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
     stop(hard = false) {
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -26,12 +26,12 @@ export interface HeraldProcess {
 
 /**
  * Runs the real `herald` CLI (the built one, as `npx herald` would) with the given
- * environment, port 0, and waits until it serves.
+ * environment, port 0, and waits until it serves (`until: "bound"`: until its port answers).
  */
 export async function startHerald(
   role: "edge" | "worker" | "all",
   env: Record<string, string>,
-  opts: { nodeArgs?: string[] } = {},
+  opts: { nodeArgs?: string[]; until?: "listening" | "bound" } = {},
 ): Promise<HeraldProcess> {
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, role], {
     env: { PATH: process.env.PATH ?? "", HERALD_PORT: "0", HERALD_METRICS_PORT: "0", HERALD_HOST: "127.0.0.1", ...env },
@@ -73,11 +73,15 @@ export async function startHerald(
       timeoutMs,
     );
 
+  // "bound": the port answers (health, readiness) though Redis may be out of reach; "listening": live.
+  const bound = opts.until === "bound";
   const listening =
     role === "worker"
       ? await waitForLog((l) => l.msg === "worker ops endpoints listening", "ops endpoints")
-      : await waitForLog((l) => l.msg === "edge listening", "edge listening");
-  if (role === "all") await waitForLog((l) => l.msg === "worker running", "worker running");
+      : bound
+        ? await waitForLog((l) => l.msg.startsWith("edge bound"), "edge bound")
+        : await waitForLog((l) => l.msg === "edge listening", "edge listening");
+  if (role === "all" && !bound) await waitForLog((l) => l.msg === "worker running", "worker running");
 
   return {
     role,

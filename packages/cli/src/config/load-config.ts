@@ -1,7 +1,7 @@
 import type { EnqueuerOptions } from "@herald/jobs";
 import { HeraldError } from "@herald/protocol";
 import type { z } from "zod";
-import { defaultNodeId, type Role, VARIABLES, type VariableKey } from "./variables.js";
+import { defaultNodeId, type Role, VARIABLES, type Variable, type VariableKey } from "./variables.js";
 
 type Values = { [K in VariableKey]: z.output<(typeof VARIABLES)[K]["schema"]> };
 
@@ -10,6 +10,8 @@ export type Config = Readonly<
   Omit<Values, "dev" | "nodeId" | "jwtSecret" | "apiKeys"> & {
     role: Role;
     dev: boolean;
+    /** Whether REDIS_URL was set: a set one is never replaced by a private Redis. */
+    redisUrlSet: boolean;
     nodeId: string;
     /** Undefined only in dev mode, where the CLI generates one. */
     jwtSecret: string | undefined;
@@ -37,6 +39,7 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
     ...(values as Values),
     role,
     dev,
+    redisUrlSet: Boolean(env[VARIABLES.redisUrl.env]),
     nodeId: (values.nodeId as string | undefined) ?? defaultNodeId(),
     jwtSecret: values.jwtSecret as string | undefined,
     apiKeys: Object.freeze((values.apiKeys as string[] | undefined) ?? []),
@@ -56,9 +59,21 @@ function readVariables(env: Readonly<Record<string, string | undefined>>) {
     }
     const r = variable.schema.safeParse(given ? raw : variable.default);
     if (r.success) values[key] = r.data;
-    else problems.push(`${variable.env}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join("; ")}`);
+    else problems.push(`${variable.env}=${shown(variable, raw)}: ${r.error.issues.map((i) => i.message).join("; ")}`);
   }
   return { values, problems };
+}
+
+/** A bad value as a problem report may show it: a secret never, a URL without its password. */
+function shown(variable: Variable, raw: string | undefined): string {
+  if (raw === undefined) return "(unset)";
+  if (variable.secret) return "(hidden)";
+  return JSON.stringify(withoutPassword(raw));
+}
+
+/** A URL with its password, if any, replaced by `***`, for logs and errors. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, "$1***@");
 }
 
 /** Problems that involve several variables or the role. */

@@ -9,6 +9,8 @@ export interface Variable<T = unknown> {
   default: string;
   doc: string;
   roles: readonly Role[];
+  /** Never printed: a bad value is reported without it. */
+  secret?: boolean;
 }
 export type Role = "edge" | "worker" | "all";
 
@@ -27,6 +29,10 @@ const list = z.string().transform((s) =>
 
 function v<T>(env: string, schema: z.ZodType<T>, def: string, doc: string, roles = ALL): Variable<T> {
   return { env, schema, default: def, doc, roles };
+}
+
+function secret<T>(variable: Variable<T>): Variable<T> {
+  return { ...variable, secret: true };
 }
 
 /**
@@ -48,19 +54,23 @@ export const VARIABLES = {
   ),
   port: v("HERALD_PORT", int(0, 65535), "8080", "edge listen port (0 = pick a free one and log it)", EDGE),
   host: v("HERALD_HOST", z.string().min(1), "0.0.0.0", "edge listen address", EDGE),
-  jwtSecret: v(
-    "HERALD_JWT_SECRET",
-    z.string().min(16, "must be at least 16 characters"),
-    "",
-    "HS256 secret for client tokens (required; generated in dev mode)",
-    EDGE,
+  jwtSecret: secret(
+    v(
+      "HERALD_JWT_SECRET",
+      z.string().min(16, "must be at least 16 characters"),
+      "",
+      "HS256 secret for client tokens (required; generated in dev mode)",
+      EDGE,
+    ),
   ),
-  apiKeys: v(
-    "HERALD_API_KEYS",
-    list.refine((keys) => keys.every((k) => k.length >= 16), "every key must be at least 16 characters"),
-    "",
-    "comma list of producer keys for the HTTP API (required; generated in dev mode)",
-    EDGE,
+  apiKeys: secret(
+    v(
+      "HERALD_API_KEYS",
+      list.refine((keys) => keys.every((k) => k.length >= 16), "every key must be at least 16 characters"),
+      "",
+      "comma list of producer keys for the HTTP API (required; generated in dev mode)",
+      EDGE,
+    ),
   ),
   prefix: v(
     "HERALD_PREFIX",
@@ -93,7 +103,13 @@ export const VARIABLES = {
     "HERALD_DEV",
     flag,
     "",
-    "dev mode: generate missing secrets, start a private Redis if none is reachable (default 1 for `herald all`)",
+    "dev mode: generate missing secrets, start a private Redis if REDIS_URL is unset and none answers (default 1 for `herald all`)",
+  ),
+  devRedis: v(
+    "HERALD_DEV_REDIS",
+    z.enum(["auto", "private"]),
+    "auto",
+    "dev mode with REDIS_URL unset: `auto` uses a Redis at the default address if one answers, else starts a private one; `private` always starts a private one",
   ),
   heartbeatSeconds: v(
     "HERALD_HEARTBEAT_SECONDS",

@@ -2,6 +2,7 @@ import type { Enqueuer } from "@herald/jobs";
 import type { Logger } from "@herald/observability";
 import { type Message, parseMessages } from "@herald/protocol";
 import type { EdgeMetrics } from "../edge-metrics.js";
+import type { Guard } from "../guard.js";
 import type { HttpRequest, HttpResponse } from "../native-uws.js";
 import type { ApiKeys } from "./api-keys.js";
 import { readBody } from "./read-body.js";
@@ -15,6 +16,8 @@ export interface MessageRouteDeps {
   enqueueTimeoutMs: number;
   metrics: EdgeMetrics;
   log: Logger;
+  /** Counts a failure after the route returned (the guard catches the synchronous ones). */
+  guard: Pick<Guard, "failed">;
 }
 
 /** An answer of the route: status, JSON body, headers, and whether to close the connection. */
@@ -45,7 +48,11 @@ export function messageRoute(deps: MessageRouteDeps) {
     const declared = Number(req.getHeader("content-length") || 0);
     readBody(res, reply, deps.maxBodyBytes, declared)
       .then((body) => (reply.open ? answerBody(deps, body) : undefined))
-      .then((a) => a && answer(reply, a));
+      .then((a) => a && answer(reply, a))
+      .catch((err: unknown) => {
+        deps.guard.failed("messages", err);
+        reply.fail(err);
+      });
   };
 }
 

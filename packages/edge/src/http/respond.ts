@@ -1,5 +1,10 @@
 import type { HttpResponse } from "../native-uws.js";
 
+/** Thrown for a request that cannot be understood (a malformed path or header): answered 400, not 500. */
+export class BadRequest extends Error {
+  override readonly name = "BadRequest";
+}
+
 /** An HTTP response that may be answered after an await: tracks abort, corks the write. */
 export class Reply {
   aborted = false;
@@ -13,6 +18,12 @@ export class Reply {
 
   get open(): boolean {
     return !this.aborted && !this.done;
+  }
+
+  /** Answers a failure that happened after the handler returned: 400 for a `BadRequest`, else 500. */
+  fail(err: unknown): void {
+    if (err instanceof BadRequest) this.json(STATUS.badRequest, { error: "bad_request", message: err.message });
+    else this.json(STATUS.internal, { error: "internal", message: "internal error" });
   }
 
   json(status: string, body: unknown, headers: Record<string, string> = {}, closeConnection = false): void {

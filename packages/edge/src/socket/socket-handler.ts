@@ -11,7 +11,8 @@ export type Ws = WebSocket<Conn>;
 
 export interface SocketHandlerDeps extends SocketContext {
   verifier: TokenVerifier;
-  draining: () => boolean;
+  /** Why this node refuses upgrades now (draining, or not yet live), if it does. */
+  refusing: () => "draining" | "not_ready" | undefined;
 }
 
 /**
@@ -30,7 +31,7 @@ export function socketHandler(deps: SocketHandlerDeps) {
         since: req.getQuery("since") ?? "",
         now: Date.now(),
       },
-      { draining: deps.draining(), verifier: deps.verifier, pool: deps.pool, frameBurst: deps.options.frameBurst },
+      { refusing: deps.refusing(), verifier: deps.verifier, pool: deps.pool, frameBurst: deps.options.frameBurst },
     );
     if (!decision.ok) {
       deps.metrics.upgradesRefused.inc({ reason: decision.reason });

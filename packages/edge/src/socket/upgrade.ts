@@ -7,7 +7,12 @@ import type { ClientSocket, Conn } from "./client-socket.js";
 
 export type UpgradeDecision =
   | { ok: true; conn: Conn }
-  | { ok: false; status: string; reason: "draining" | "unauthorized" | "node_full" | "user_full"; message: string };
+  | {
+      ok: false;
+      status: string;
+      reason: "draining" | "not_ready" | "unauthorized" | "node_full" | "user_full";
+      message: string;
+    };
 
 export interface UpgradeRequest {
   /** From the `token` query parameter or an `Authorization: Bearer` header. */
@@ -17,22 +22,27 @@ export interface UpgradeRequest {
   now: number;
 }
 
+const REFUSALS = {
+  draining: "this node is draining; connect to another",
+  not_ready: "this node is not connected to Redis yet; connect to another or retry",
+} as const;
+
 /**
- * Whether an upgrade may go ahead: a node that is draining, a token that does not verify,
- * or a node or user at its connection limit is refused. An accepted upgrade has taken its
- * slot in the pool (given back when the connection closes).
+ * Whether an upgrade may go ahead: a node that is draining or not live yet, a token that
+ * does not verify, or a node or user at its connection limit is refused. An accepted upgrade
+ * has taken its slot in the pool (given back when the connection closes).
  */
 export function decideUpgrade(
   req: UpgradeRequest,
-  deps: { draining: boolean; verifier: TokenVerifier; pool: ConnectionPool<ClientSocket>; frameBurst: number },
+  deps: {
+    refusing: keyof typeof REFUSALS | undefined;
+    verifier: TokenVerifier;
+    pool: ConnectionPool<ClientSocket>;
+    frameBurst: number;
+  },
 ): UpgradeDecision {
-  if (deps.draining) {
-    return {
-      ok: false,
-      status: STATUS.unavailable,
-      reason: "draining",
-      message: "this node is draining; connect to another",
-    };
+  if (deps.refusing) {
+    return { ok: false, status: STATUS.unavailable, reason: deps.refusing, message: REFUSALS[deps.refusing] };
   }
   const verdict = deps.verifier.verify(req.token);
   if (!verdict.ok) return { ok: false, status: STATUS.unauthorized, reason: "unauthorized", message: verdict.reason };
