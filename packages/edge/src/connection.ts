@@ -25,6 +25,12 @@ export interface Connection<Socket = unknown> {
   early: (string | undefined)[] | undefined;
   /** `since` given on connect, answered once welcome is sent. */
   resumeFrom: string | undefined;
+  /**
+   * This connection's presence registration: "pending" until Redis answered, "registered"
+   * once it counted, "none" if it failed. Only a counted connection is uncounted on close,
+   * or a user with other connections on this node would drop to zero and stop receiving.
+   */
+  presence: "pending" | "registered" | "none";
 }
 
 export function newConnection<S>(id: string, identity: ClientIdentity, now: number, burst: number): Connection<S> {
@@ -43,6 +49,7 @@ export function newConnection<S>(id: string, identity: ClientIdentity, now: numb
     socket: undefined,
     early: undefined,
     resumeFrom: undefined,
+    presence: "pending",
   };
 }
 

@@ -30,6 +30,11 @@ export class TopicInterest {
     return ready;
   }
 
+  /** The registration a joined topic waits for (resolved once registered), or undefined if no one joined it. */
+  whenReady(topic: string): Promise<void> | undefined {
+    return this.topics.get(topic)?.ready;
+  }
+
   leave(topic: string): void {
     const entry = this.topics.get(topic);
     if (!entry) return;

@@ -31,25 +31,58 @@ export function topicProblem(name: string): string | undefined {
   return undefined;
 }
 
-const globCache = new Map<string, RegExp>();
-const GLOB_CACHE_LIMIT = 10_000;
+/**
+ * Whether `name` matches one `channels` claim pattern: `*` matches any run of characters
+ * (crossing `:`, so `workflow:*` matches `workflow:42:admin`), `%` any run within one
+ * segment (no `:`, so `workflow:%` matches `workflow:42` but not `workflow:42:admin`), `?`
+ * one character, anything else itself.
+ *
+ * Matched by walking the set of pattern positions reachable after each character of the
+ * name (an NFA), in O(name × pattern) steps whatever the pattern: a regular expression with
+ * several stars backtracks exponentially on a long name and froze the event loop.
+ */
+export function globMatches(pattern: string, name: string): boolean {
+  const m = pattern.length;
+  let current = closure(pattern, new Uint8Array(m + 1), 0);
+  for (let c = 0; c < name.length; c++) {
+    const ch = name.charCodeAt(c);
+    const next = new Uint8Array(m + 1);
+    let any = false;
+    for (let i = 0; i < m; i++) {
+      if (!current[i]) continue;
+      const p = pattern.charCodeAt(i);
+      if (p === STAR || (p === SEGMENT && ch !== COLON)) {
+        if (!next[i]) closure(pattern, next, i);
+        any = true;
+      } else if (p === ONE || p === ch) {
+        if (!next[i + 1]) closure(pattern, next, i + 1);
+        any = true;
+      }
+    }
+    if (!any) return false;
+    current = next;
+  }
+  return current[m] === 1;
+}
 
-/** Compiles a `channels` claim pattern: `*` matches any run of characters, `?` one character. */
-export function globToRegExp(pattern: string): RegExp {
-  let re = globCache.get(pattern);
-  if (re) return re;
-  const body = pattern
-    .split("")
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[\\^$.|+()[\]{}]/g, "\\$&")))
-    .join("");
-  re = new RegExp(`^${body}$`);
-  if (globCache.size >= GLOB_CACHE_LIMIT) globCache.clear();
-  globCache.set(pattern, re);
-  return re;
+const STAR = 42; // *
+const SEGMENT = 37; // %
+const ONE = 63; // ?
+const COLON = 58; // :
+
+/** Marks position `i` reachable, and every position after a run of stars that may match nothing. */
+function closure(pattern: string, set: Uint8Array, i: number): Uint8Array {
+  let at = i;
+  set[at] = 1;
+  while (at < pattern.length && (pattern.charCodeAt(at) === STAR || pattern.charCodeAt(at) === SEGMENT)) {
+    at++;
+    set[at] = 1;
+  }
+  return set;
 }
 
 /** True when one of the token's `channels` patterns allows this topic. */
 export function channelAllowed(patterns: readonly string[], channel: string): boolean {
-  for (const p of patterns) if (globToRegExp(p).test(channel)) return true;
+  for (const p of patterns) if (globMatches(p, channel)) return true;
   return false;
 }

@@ -15,6 +15,11 @@ export function openConnection(ctx: SocketContext, conn: Conn, ws: ClientSocket)
   const userId = conn.identity.userId;
   ctx.presence.addConnection(userId).then(
     () => {
+      conn.presence = "registered";
+      if (conn.state === "closed") {
+        unregister(ctx, conn); // closed while the registration was in flight
+        return;
+      }
       if (conn.state !== "connecting") return;
       conn.state = "open";
       ws.subscribe(BROADCAST_CHANNEL);
@@ -28,6 +33,7 @@ export function openConnection(ctx: SocketContext, conn: Conn, ws: ClientSocket)
       for (const text of early ?? []) answerFrame(ctx, conn, text);
     },
     (err: unknown) => {
+      conn.presence = "none";
       ctx.log.error({ err, conn: conn.id }, "presence registration failed");
       closeWith(conn, "internal", ctx.metrics, "presence unavailable");
     },
@@ -40,7 +46,12 @@ export function closeConnection(ctx: SocketContext, conn: Conn): void {
   conn.socket = undefined;
   ctx.pool.release(conn);
   leaveAll(ctx, conn);
-  // Redis runs commands in order, so this removal lands after the add even if that is still in flight.
+  // A registration still in flight is undone when it lands (see openConnection); one that failed never counted.
+  if (conn.presence === "registered") unregister(ctx, conn);
+}
+
+function unregister(ctx: SocketContext, conn: Conn): void {
+  conn.presence = "none";
   ctx.presence.removeConnection(conn.identity.userId).catch((err: unknown) => {
     ctx.log.warn({ err, conn: conn.id }, "presence removal failed");
   });

@@ -242,3 +242,55 @@ describe("closing a connection", () => {
     expect(ws.frames().filter((f) => f.type === "pong")).toHaveLength(0);
   });
 });
+
+describe("races with Redis", () => {
+  it("does not uncount a connection whose registration failed, so the user's other connection keeps receiving", async () => {
+    const routing = new MemoryRouting();
+    const real = routing.presence(OPTIONS.nodeId);
+    let failNext = false;
+    const flaky: Presence = {
+      ...real,
+      addConnection: (user) => (failNext ? Promise.reject(new Error("Redis fast-failed")) : real.addConnection(user)),
+      removeConnection: (user) => real.removeConnection(user),
+      heartbeat: () => real.heartbeat(),
+      lookup: (user) => real.lookup(user),
+    };
+    const { ctx } = setUp(flaky);
+    await flaky.heartbeat();
+    connect(ctx, "ann");
+    await settled();
+    failNext = true;
+    const second = connect(ctx, "ann");
+    await settled();
+    expect(second.ws.closed?.code).toBe(CLOSE_CODES.internal.code);
+    closeConnection(ctx, second.conn); // what uWS calls once the socket is closed
+    await settled();
+    expect((await real.lookup("ann")).connections).toBe(1);
+  });
+
+  it("answers a repeated subscribe only once the first registration is live", async () => {
+    let land!: () => void;
+    const routing = new MemoryRouting();
+    const real = routing.presence(OPTIONS.nodeId);
+    const slow: Presence = {
+      ...real,
+      addConnection: (u) => real.addConnection(u),
+      heartbeat: () => real.heartbeat(),
+      addSubscriber: (t) => new Promise<number>((resolve) => (land = () => resolve(1))),
+    };
+    const { ctx } = setUp(slow);
+    const { conn, ws } = connect(ctx);
+    await settled();
+    ws.sent.length = 0;
+    send(ctx, conn, { type: "subscribe", channel: "room:1" });
+    send(ctx, conn, { type: "subscribe", channel: "room:1" });
+    await settled();
+    expect(ws.frames()).toEqual([]); // neither is live yet
+    land();
+    await settled();
+    expect(ws.frames()).toEqual([
+      { type: "subscribed", channel: "room:1" },
+      { type: "subscribed", channel: "room:1" },
+    ]);
+  });
+});

@@ -20,7 +20,11 @@ export function subscribe(ctx: SocketContext, conn: Conn, channel: string, since
     return;
   }
   if (conn.topics?.has(channel)) {
-    ws.send(encodeFrame({ type: "subscribed", channel }));
+    // Subscribed already, but maybe not live yet: confirm once the registration landed (if
+    // it fails, the first subscribe's answer says so).
+    (ctx.topics.whenReady(channel) ?? Promise.resolve()).then(() => {
+      if (conn.state === "open" && conn.topics?.has(channel)) ws.send(encodeFrame({ type: "subscribed", channel }));
+    }, answeredByTheFirstSubscribe);
     return;
   }
   conn.topics ??= new Set();
@@ -72,4 +76,9 @@ function refusalOf(ctx: SocketContext, conn: Conn, channel: string) {
     return { code: "too_many_subscriptions", message: `at most ${max} per connection` } as const;
   }
   return undefined;
+}
+
+/** A failed registration is answered (error `internal`) by the subscribe that started it. */
+function answeredByTheFirstSubscribe(_err: unknown): void {
+  // nothing more to say to the client
 }
