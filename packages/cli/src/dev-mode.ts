@@ -36,7 +36,18 @@ export function generateSecret(): string {
   return randomBytes(24).toString("base64url");
 }
 
-/** A client token for trying things out. */
-export function signToken(secret: string, userId: string, channels: string[], ttlSeconds = 24 * 3600): string {
-  return createSigner({ key: secret, algorithm: "HS256", expiresIn: ttlSeconds * 1000 })({ sub: userId, channels });
+/** A client token for trying things out, naming the secret's `kid` when it has one. */
+export function signToken(
+  key: { secret: string; kid?: string | undefined },
+  userId: string,
+  channels: string[],
+  ttlSeconds = 24 * 3600,
+): string {
+  const sign = createSigner({
+    key: key.secret,
+    algorithm: "HS256",
+    expiresIn: ttlSeconds * 1000,
+    ...(key.kid ? { kid: key.kid } : {}),
+  });
+  return sign({ sub: userId, channels });
 }

@@ -162,7 +162,11 @@ async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promis
       host: config.host,
       port: config.port,
       nodeId: config.nodeId,
-      jwtSecret,
+      tokens: {
+        secrets: [{ secret: jwtSecret, kid: config.jwtKid }, ...(config.jwtPreviousSecrets ?? [])],
+        clockToleranceSeconds: config.jwtClockToleranceSeconds,
+        maxAgeSeconds: config.jwtMaxAgeSeconds,
+      },
       apiKeys,
       maxFrameBytes: config.maxFrameBytes,
       maxBodyBytes: config.maxBodyBytes,
@@ -203,7 +207,7 @@ async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promis
 function announceDevSecrets(log: Logger, port: number, generated: { secret?: string; apiKey?: string }): void {
   const { secret, apiKey } = generated;
   if (!secret && !apiKey) return;
-  const token = secret ? signToken(secret, "alice", ["demo:*"]) : undefined;
+  const token = secret ? signToken({ secret }, "alice", ["demo:*"]) : undefined;
   log.info({ sampleToken: token, apiKey, port }, "dev mode: generated the secrets that were not configured");
   const lines = ["", "  Herald is running in dev mode (set HERALD_JWT_SECRET and HERALD_API_KEYS to keep secrets)."];
   if (token) {

@@ -18,13 +18,13 @@ import { type ClientSocket, type Conn, closeWith } from "./socket/client-socket.
 import type { SocketOptions } from "./socket/socket-context.js";
 import { socketHandler } from "./socket/socket-handler.js";
 import { startSweep } from "./sweep.js";
-import { TokenVerifier } from "./token-verifier.js";
+import { type TokenPolicy, TokenVerifier } from "./token-verifier.js";
 import { TopicInterest } from "./topic-interest.js";
 
 export interface EdgeOptions extends SocketOptions {
   host: string;
   port: number;
-  jwtSecret: string;
+  tokens: TokenPolicy;
   apiKeys: readonly string[];
   maxBodyBytes: number;
   idleTimeoutSeconds: number;
@@ -173,7 +173,7 @@ function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, pa
     presence: deps.presence,
     metrics,
     log,
-    verifier: new TokenVerifier(options.jwtSecret),
+    verifier: new TokenVerifier(options.tokens),
     refusing,
   });
   app.ws<Conn>("/v1/ws", {

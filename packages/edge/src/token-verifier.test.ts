@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { TokenVerifier } from "./token-verifier.js";
+import { type TokenPolicy, TokenVerifier } from "./token-verifier.js";
 
 const SECRET = "a-test-secret-of-a-reasonable-length";
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -14,7 +14,13 @@ const token = (
   return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
 };
 const now = () => Math.floor(Date.now() / 1000);
-const verifier = new TokenVerifier(SECRET);
+const policy = (over: Partial<TokenPolicy> = {}): TokenPolicy => ({
+  secrets: [{ secret: SECRET }],
+  clockToleranceSeconds: 0,
+  maxAgeSeconds: 0,
+  ...over,
+});
+const verifier = new TokenVerifier(policy());
 
 describe("TokenVerifier", () => {
   it("accepts an HS256 token and returns the identity, synchronously", () => {
@@ -56,5 +62,50 @@ describe("TokenVerifier", () => {
       reason: "channels claim must be an array of strings",
     });
     expect(verifier.verify(token({ sub: "alice", exp: "tomorrow" })).ok).toBe(false);
+  });
+
+  it("allows the configured clock skew: an nbf a little ahead, an exp a little past", () => {
+    const skewed = new TokenVerifier(policy({ clockToleranceSeconds: 10 }));
+    expect(skewed.verify(token({ sub: "alice", nbf: now() + 5 })).ok).toBe(true);
+    expect(skewed.verify(token({ sub: "alice", exp: now() - 5 })).ok).toBe(true);
+    expect(skewed.verify(token({ sub: "alice", nbf: now() + 60 }))).toEqual({
+      ok: false,
+      reason: "token not valid yet",
+    });
+    expect(verifier.verify(token({ sub: "alice", nbf: now() + 5 })).ok).toBe(false); // no tolerance: refused
+  });
+
+  it("refuses tokens older than the maximum age, and tokens without iat when there is one", () => {
+    const bounded = new TokenVerifier(policy({ maxAgeSeconds: 3600 }));
+    expect(bounded.verify(token({ sub: "alice", iat: now() - 60 })).ok).toBe(true);
+    expect(bounded.verify(token({ sub: "alice", iat: now() - 7200 })).ok).toBe(false);
+    expect(bounded.verify(token({ sub: "alice" }))).toEqual({ ok: false, reason: "token has no iat" });
+  });
+
+  it("accepts every configured secret while secrets rotate, and checks a named kid against its own only", () => {
+    const OLD = "the-previous-secret-of-a-good-length";
+    const rotating = new TokenVerifier(
+      policy({
+        secrets: [
+          { secret: SECRET, kid: "new" },
+          { secret: OLD, kid: "old" },
+        ],
+      }),
+    );
+    expect(rotating.verify(token({ sub: "alice" })).ok).toBe(true);
+    expect(rotating.verify(token({ sub: "alice" }, { alg: "HS256" }, OLD)).ok).toBe(true);
+    expect(rotating.verify(token({ sub: "alice" }, { alg: "HS256", kid: "old" }, OLD)).ok).toBe(true);
+    expect(rotating.verify(token({ sub: "alice" }, { alg: "HS256", kid: "new" }, OLD))).toEqual({
+      ok: false,
+      reason: "invalid token",
+    });
+    expect(rotating.verify(token({ sub: "alice" }, { alg: "HS256", kid: "gone" }, OLD))).toEqual({
+      ok: false,
+      reason: "unknown key id",
+    });
+    expect(rotating.verify(token({ sub: "alice", exp: now() - 5 }, { alg: "HS256" }, OLD))).toEqual({
+      ok: false,
+      reason: "token expired",
+    });
   });
 });

@@ -40,6 +40,22 @@ describe("loadConfig", () => {
     expect(() => loadConfig("edge", { ...secrets, HERALD_REDIS_CLUSTER: "1" })).toThrow(/HERALD_REDIS_CLUSTER/);
   });
 
+  it("reads older token secrets for rotation, with or without a key id, and never prints them", () => {
+    const c = loadConfig("edge", {
+      ...secrets,
+      HERALD_JWT_KID: "2026-12",
+      HERALD_JWT_PREVIOUS_SECRETS: `2026-11=${"o".repeat(20)}, ${"b".repeat(20)}`,
+    });
+    expect(c.jwtKid).toBe("2026-12");
+    expect(c.jwtPreviousSecrets).toEqual([
+      { kid: "2026-11", secret: "o".repeat(20) },
+      { kid: undefined, secret: "b".repeat(20) },
+    ]);
+    expect(() => loadConfig("edge", { ...secrets, HERALD_JWT_PREVIOUS_SECRETS: "old=short" })).toThrow(
+      /HERALD_JWT_PREVIOUS_SECRETS=\(hidden\): every secret must be at least 16/,
+    );
+  });
+
   it("documents every variable", () => {
     for (const v of Object.values(VARIABLES)) expect(v.doc.length).toBeGreaterThan(5);
   });

@@ -7,7 +7,7 @@ type Values = { [K in VariableKey]: z.output<(typeof VARIABLES)[K]["schema"]> };
 
 /** The typed, validated, frozen configuration of one process. */
 export type Config = Readonly<
-  Omit<Values, "dev" | "nodeId" | "jwtSecret" | "apiKeys"> & {
+  Omit<Values, "dev" | "nodeId" | "jwtSecret" | "jwtKid" | "jwtPreviousSecrets" | "apiKeys"> & {
     role: Role;
     dev: boolean;
     /** Whether REDIS_URL was set: a set one is never replaced by a private Redis. */
@@ -15,6 +15,9 @@ export type Config = Readonly<
     nodeId: string;
     /** Undefined only in dev mode, where the CLI generates one. */
     jwtSecret: string | undefined;
+    jwtKid: string | undefined;
+    /** Older secrets still accepted while secrets rotate. */
+    jwtPreviousSecrets: readonly { kid: string | undefined; secret: string }[];
     apiKeys: readonly string[];
   }
 >;
@@ -42,6 +45,8 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
     redisUrlSet: Boolean(env[VARIABLES.redisUrl.env]),
     nodeId: (values.nodeId as string | undefined) ?? defaultNodeId(),
     jwtSecret: values.jwtSecret as string | undefined,
+    jwtKid: values.jwtKid as string | undefined,
+    jwtPreviousSecrets: Object.freeze((values.jwtPreviousSecrets as Config["jwtPreviousSecrets"] | undefined) ?? []),
     apiKeys: Object.freeze((values.apiKeys as string[] | undefined) ?? []),
   });
 }
@@ -92,13 +97,14 @@ function crossProblems(role: Role, dev: boolean, values: Record<string, unknown>
   return problems;
 }
 
-/** HERALD_JWT_SECRET alone, validated, for `herald token`. */
-export function tokenSecret(env: Readonly<Record<string, string | undefined>>): string {
+/** HERALD_JWT_SECRET (and HERALD_JWT_KID) alone, validated, for `herald token`. */
+export function tokenSecret(env: Readonly<Record<string, string | undefined>>): { secret: string; kid?: string } {
   const raw = env[VARIABLES.jwtSecret.env];
   const r = VARIABLES.jwtSecret.schema.safeParse(raw ?? "");
   if (!raw || !r.success) {
     const why = raw ? r.error?.issues.map((i) => i.message).join("; ") : "required";
     throw new HeraldError("invalid_config", `HERALD_JWT_SECRET: ${why} (herald token signs with it)`);
   }
-  return r.data;
+  const kid = VARIABLES.jwtKid.schema.safeParse(env[VARIABLES.jwtKid.env]);
+  return kid.success ? { secret: r.data, kid: kid.data } : { secret: r.data };
 }

@@ -31,6 +31,12 @@ function v<T>(env: string, schema: z.ZodType<T>, def: string, doc: string, roles
   return { env, schema, default: def, doc, roles };
 }
 
+/** `kid=secret` or a bare secret. */
+function parseSecret(item: string): { kid: string | undefined; secret: string } {
+  const m = /^([A-Za-z0-9_.:-]{1,64})=(.+)$/.exec(item);
+  return m ? { kid: m[1], secret: m[2] as string } : { kid: undefined, secret: item };
+}
+
 function secret<T>(variable: Variable<T>): Variable<T> {
   return { ...variable, secret: true };
 }
@@ -62,6 +68,39 @@ export const VARIABLES = {
       "HS256 secret for client tokens (required; generated in dev mode)",
       EDGE,
     ),
+  ),
+  jwtKid: v(
+    "HERALD_JWT_KID",
+    z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "letters, digits, _ . : - only"),
+    "",
+    "key id of HERALD_JWT_SECRET: tokens whose header names it are checked against that secret only",
+    EDGE,
+  ),
+  jwtPreviousSecrets: secret(
+    v(
+      "HERALD_JWT_PREVIOUS_SECRETS",
+      list
+        .transform((items) => items.map(parseSecret))
+        .refine((items) => items.every((s) => s.secret.length >= 16), "every secret must be at least 16 characters")
+        .refine((items) => items.length <= 8, "at most 8"),
+      "",
+      "comma list of older secrets still accepted while secrets rotate, each `kid=secret` or a bare secret",
+      EDGE,
+    ),
+  ),
+  jwtClockToleranceSeconds: v(
+    "HERALD_JWT_CLOCK_TOLERANCE_SECONDS",
+    int(0, 3600),
+    "10",
+    "allowance for the token issuer's clock being ahead or behind (nbf, exp, iat)",
+    EDGE,
+  ),
+  jwtMaxAgeSeconds: v(
+    "HERALD_JWT_MAX_AGE_SECONDS",
+    int(0, 366 * 86400),
+    "0",
+    "refuse tokens issued (iat) longer ago than this, and tokens without iat (0 = no limit)",
+    EDGE,
   ),
   apiKeys: secret(
     v(
