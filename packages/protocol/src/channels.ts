@@ -42,27 +42,25 @@ export function topicProblem(name: string): string | undefined {
  * several stars backtracks exponentially on a long name and froze the event loop.
  */
 export function globMatches(pattern: string, name: string): boolean {
-  const m = pattern.length;
-  let current = closure(pattern, new Uint8Array(m + 1), 0);
-  for (let c = 0; c < name.length; c++) {
-    const ch = name.charCodeAt(c);
-    const next = new Uint8Array(m + 1);
-    let any = false;
-    for (let i = 0; i < m; i++) {
-      if (!current[i]) continue;
-      const p = pattern.charCodeAt(i);
-      if (p === STAR || (p === SEGMENT && ch !== COLON)) {
-        if (!next[i]) closure(pattern, next, i);
-        any = true;
-      } else if (p === ONE || p === ch) {
-        if (!next[i + 1]) closure(pattern, next, i + 1);
-        any = true;
-      }
-    }
-    if (!any) return false;
-    current = next;
+  let current: Uint8Array | undefined = closure(pattern, new Uint8Array(pattern.length + 1), 0);
+  for (let c = 0; c < name.length && current; c++) current = step(pattern, current, name.charCodeAt(c));
+  return current?.[pattern.length] === 1;
+}
+
+/** The pattern positions reachable from `current` by one character; undefined when none is. */
+function step(pattern: string, current: Uint8Array, ch: number): Uint8Array | undefined {
+  const next = new Uint8Array(pattern.length + 1);
+  let any = false;
+  for (let i = 0; i < pattern.length; i++) {
+    if (!current[i]) continue;
+    const p = pattern.charCodeAt(i);
+    const stay = p === STAR || (p === SEGMENT && ch !== COLON);
+    const advance = !stay && (p === ONE || p === ch);
+    if (stay && !next[i]) closure(pattern, next, i);
+    if (advance && !next[i + 1]) closure(pattern, next, i + 1);
+    any ||= stay || advance;
   }
-  return current[m] === 1;
+  return any ? next : undefined;
 }
 
 const STAR = 42; // *
