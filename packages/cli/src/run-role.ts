@@ -104,7 +104,7 @@ async function runWorker(proc: Process, commands: ScriptedRedis): Promise<void> 
   if (config.role === "worker") {
     // Up before the worker, so /readyz answers (503) while Redis is out of reach.
     const ops = await startOpsServer({
-      host: "0.0.0.0",
+      host: config.metricsHost,
       port: config.metricsPort,
       registry,
       ready: () => worker?.ready() ?? false,
@@ -180,6 +180,7 @@ async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promis
       maxBackpressureBytes: config.maxBackpressureBytes,
       drainSeconds: config.drainSeconds,
       enqueueTimeoutMs: 3000,
+      publicMetrics: config.edgeMetricsPort === undefined,
     },
     {
       log,
@@ -194,6 +195,17 @@ async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promis
     () => edge.drain(),
     () => enqueuer.close(),
   );
+  if (config.edgeMetricsPort !== undefined) {
+    const host = config.metricsHost;
+    const ops = await startOpsServer({
+      host,
+      port: config.edgeMetricsPort,
+      registry: proc.registry,
+      ready: edge.ready,
+    });
+    log.info({ host, port: ops.port }, "edge metrics listening");
+    proc.stops.push(() => ops.close());
+  }
   announceDevSecrets(log, edge.port, {
     secret: config.jwtSecret === undefined ? jwtSecret : undefined,
     apiKey: config.apiKeys.length === 0 ? apiKeys[0] : undefined,

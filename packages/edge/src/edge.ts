@@ -33,6 +33,8 @@ export interface EdgeOptions extends SocketOptions {
   maxBackpressureBytes: number;
   drainSeconds: number;
   enqueueTimeoutMs: number;
+  /** Serve /metrics on the edge's own port (false when the operator serves it on a port of its own). */
+  publicMetrics: boolean;
 }
 
 export interface EdgeDeps {
@@ -48,6 +50,8 @@ export interface EdgeDeps {
 export interface Edge {
   port: number;
   connections: () => number;
+  /** Live (subscribed and registered), connected to Redis and not draining: what /readyz says. */
+  ready: () => boolean;
   /** Stops accepting, closes clients with 1012 over the drain window, stops timers. Idempotent. */
   drain(): Promise<void>;
 }
@@ -122,7 +126,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     return drained;
   };
 
-  return { port, connections: () => pool.size, drain };
+  return { port, connections: () => pool.size, ready, drain };
 }
 
 /**
@@ -196,7 +200,7 @@ function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, pa
   const messages = messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log, guard });
   app.post("/v1/messages", guard.route("messages", messages));
   app.get("/v1/presence/:user", guard.route("presence", presenceRoute(deps.presence, apiKeys)));
-  mountOpsRoutes(app, deps.registry, ready, guard);
+  mountOpsRoutes(app, options.publicMetrics ? deps.registry : undefined, ready, guard);
   app.any(
     "/*",
     guard.route("not_found", (res) => new Reply(res).json(STATUS.notFound, { error: "not_found" })),

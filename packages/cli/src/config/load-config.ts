@@ -7,7 +7,9 @@ type Values = { [K in VariableKey]: z.output<(typeof VARIABLES)[K]["schema"]> };
 
 /** The typed, validated, frozen configuration of one process. */
 export type Config = Readonly<
-  Omit<Values, "dev" | "nodeId" | "jwtSecret" | "jwtKid" | "jwtPreviousSecrets" | "apiKeys"> & {
+  Omit<Values, "dev" | "nodeId" | "jwtSecret" | "jwtKid" | "jwtPreviousSecrets" | "apiKeys" | "edgeMetricsPort"> & {
+    /** Where an edge serves /metrics when not on its public port. */
+    edgeMetricsPort: number | undefined;
     role: Role;
     dev: boolean;
     /** Whether REDIS_URL was set: a set one is never replaced by a private Redis. */
@@ -46,6 +48,7 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
     nodeId: (values.nodeId as string | undefined) ?? defaultNodeId(),
     jwtSecret: values.jwtSecret as string | undefined,
     jwtKid: values.jwtKid as string | undefined,
+    edgeMetricsPort: values.edgeMetricsPort as number | undefined,
     jwtPreviousSecrets: Object.freeze((values.jwtPreviousSecrets as Config["jwtPreviousSecrets"] | undefined) ?? []),
     apiKeys: Object.freeze((values.apiKeys as string[] | undefined) ?? []),
   });

@@ -124,6 +124,19 @@ export const VARIABLES = {
     "this node's id (default hostname-pid)",
   ),
   metricsPort: v("HERALD_METRICS_PORT", int(0, 65535), "9464", "worker's /metrics, /healthz, /readyz port", ["worker"]),
+  metricsHost: v(
+    "HERALD_METRICS_HOST",
+    z.string().min(1),
+    "0.0.0.0",
+    "address the worker's ops port and an edge's separate metrics port listen on",
+  ),
+  edgeMetricsPort: v(
+    "HERALD_EDGE_METRICS_PORT",
+    int(0, 65535),
+    "",
+    "serve an edge's /metrics on this port (with /healthz and /readyz) instead of its public port (unset = the edge port)",
+    EDGE,
+  ),
   maxFrameBytes: v("HERALD_MAX_FRAME_BYTES", int(64, 16 << 20), "65536", "largest client frame accepted", EDGE),
   drainSeconds: v(
     "HERALD_DRAIN_SECONDS",

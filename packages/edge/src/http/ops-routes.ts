@@ -3,8 +3,13 @@ import type { Guard } from "../guard.js";
 import type { TemplatedApp } from "../native-uws.js";
 import { Reply, STATUS } from "./respond.js";
 
-/** `/healthz`, `/readyz`, `/metrics` on the edge's own port. */
-export function mountOpsRoutes(app: TemplatedApp, registry: Registry, ready: () => boolean, guard: Guard): void {
+/** `/healthz`, `/readyz` and, unless served elsewhere (`registry` undefined), `/metrics` on the edge's own port. */
+export function mountOpsRoutes(
+  app: TemplatedApp,
+  registry: Registry | undefined,
+  ready: () => boolean,
+  guard: Guard,
+): void {
   app.get(
     "/healthz",
     guard.route("ops", (res) => new Reply(res).send(STATUS.ok, "ok\n", { "content-type": "text/plain" })),
@@ -17,6 +22,7 @@ export function mountOpsRoutes(app: TemplatedApp, registry: Registry, ready: () 
       new Reply(res).send(ok ? STATUS.ok : STATUS.unavailable, text, { "content-type": "text/plain" });
     }),
   );
+  if (!registry) return;
   app.get(
     "/metrics",
     guard.route("ops", (res) => {
