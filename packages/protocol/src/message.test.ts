@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { dataProblem, envelopeProblem, MAX_DATA_DEPTH, MAX_MESSAGES_PER_REQUEST, parseMessages } from "./message.js";
+import {
+  dataProblem,
+  envelopeProblem,
+  MAX_DATA_BYTES,
+  MAX_DATA_DEPTH,
+  MAX_FANOUT_BYTES,
+  MAX_MESSAGES_PER_REQUEST,
+  parseMessages,
+} from "./message.js";
 
 describe("parseMessages", () => {
   it("accepts a single message and defaults the priority", () => {
@@ -76,5 +84,24 @@ describe("envelopeProblem", () => {
     expect(envelopeProblem({ ...good, priority: "urgent" })).toMatch(/^priority:/);
     expect(envelopeProblem({ ...good, ts: "yesterday" })).toMatch(/^ts:/);
     expect(envelopeProblem({ ...good, attempt: -1 })).toMatch(/^attempt:/);
+  });
+});
+
+describe("bounded fan-out", () => {
+  it("refuses data over MAX_DATA_BYTES, and data × users over MAX_FANOUT_BYTES, and lets a topic carry it", () => {
+    const users = Array.from({ length: 1000 }, (_, i) => `u${i}`);
+    const data = { pad: "x".repeat(20_000) }; // 20 KB × 1,000 users: 20 MB
+    expect(parseMessages({ to: { users }, event: "e", data })).toMatchObject({
+      ok: false,
+      problems: [{ field: "to.users", message: expect.stringMatching(/send to a topic/) }],
+    });
+    expect(parseMessages({ to: { users: users.slice(0, 100) }, event: "e", data }).ok).toBe(true);
+    expect(parseMessages({ to: { channel: "room:1" }, event: "e", data }).ok).toBe(true);
+    const huge = { pad: "x".repeat(MAX_DATA_BYTES) };
+    expect(parseMessages({ to: { user: "a" }, event: "e", data: huge })).toMatchObject({
+      ok: false,
+      problems: [{ field: "data" }],
+    });
+    expect(MAX_FANOUT_BYTES).toBeGreaterThan(MAX_DATA_BYTES);
   });
 });

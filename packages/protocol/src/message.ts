@@ -9,6 +9,14 @@ export const MAX_USERS_PER_MESSAGE = 1000;
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 /** Deepest nesting of objects and arrays a message's `data` may have. */
 export const MAX_DATA_DEPTH = 64;
+/** Largest `data` of one message, as JSON. */
+export const MAX_DATA_BYTES = 1 << 20;
+/**
+ * Most bytes one message may make when fanned out to its users (`data` size × users): the
+ * worker encodes a frame per user and Redis carries each, so one large message to a thousand
+ * users would be a gigabyte. A topic carries it once.
+ */
+export const MAX_FANOUT_BYTES = 16 << 20;
 
 const userId = z.string().refine(isValidUserId, {
   message: `must be 1 to ${MAX_ID_LENGTH} characters without control characters`,
@@ -29,24 +37,35 @@ export const targetSchema = z.union([
 export type Target = z.infer<typeof targetSchema>;
 
 /** A message as producers send it, over HTTP or through the SDK. */
-export const messageSchema = z.strictObject({
-  to: targetSchema,
-  event: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9_.:\-/]+$/, "may contain only letters, digits and _ . : - /"),
-  data: z
-    .unknown()
-    .optional()
-    .superRefine((data, ctx) => {
-      const problem = dataProblem(data);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    }),
-  priority: z.enum(PRIORITIES).default(DEFAULT_PRIORITY),
-  id: z.string().min(1).max(MAX_ID_LENGTH).optional(),
-  ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
-});
+export const messageSchema = z
+  .strictObject({
+    to: targetSchema,
+    event: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:\-/]+$/, "may contain only letters, digits and _ . : - /"),
+    data: z
+      .unknown()
+      .optional()
+      .superRefine((data, ctx) => {
+        const problem = dataProblem(data);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    priority: z.enum(PRIORITIES).default(DEFAULT_PRIORITY),
+    id: z.string().min(1).max(MAX_ID_LENGTH).optional(),
+    ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
+  })
+  .superRefine((m, ctx) => {
+    const bytes = dataBytes(m.data);
+    if (!Number.isFinite(bytes)) return; // JSON cannot encode it: reported on `data` already
+    if (bytes > MAX_DATA_BYTES) {
+      ctx.addIssue({ code: "custom", path: ["data"], message: `is ${bytes} bytes as JSON; at most ${MAX_DATA_BYTES}` });
+    } else if ("users" in m.to && bytes * m.to.users.length > MAX_FANOUT_BYTES) {
+      const message = `${m.to.users.length} users × ${bytes} bytes of data passes ${MAX_FANOUT_BYTES} bytes; send to a topic instead`;
+      ctx.addIssue({ code: "custom", path: ["to", "users"], message });
+    }
+  });
 export type MessageInput = z.input<typeof messageSchema>;
 export type Message = z.output<typeof messageSchema>;
 
@@ -182,4 +201,14 @@ export function dataProblem(data: unknown): string | undefined {
     for (const child of Object.values(value)) stack.push([child, depth + 1]);
   }
   return undefined;
+}
+
+/** The size of `data` as JSON (characters); Infinity when JSON cannot encode it. */
+function dataBytes(data: unknown): number {
+  if (data === undefined || data === null) return 4;
+  try {
+    return JSON.stringify(data)?.length ?? 4;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }

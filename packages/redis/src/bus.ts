@@ -12,12 +12,18 @@ import type { ScriptedRedis } from "./scripts.js";
  * (docs/decisions/delivery-calls.md).
  */
 export const MAX_DELIVERIES_PER_CALL = 100;
+/**
+ * Most bytes of delivery lines one script call carries (a single larger delivery goes alone):
+ * a few large messages to many users made publishes of tens of megabytes, past Redis's
+ * output-buffer limit for a subscriber, which drops it and everything buffered for it.
+ */
+export const MAX_BYTES_PER_CALL = 1 << 20;
 
 /**
  * `Bus` over Redis pub/sub: one Lua call per batch (deliver-n.lua) routes each user's and
  * topic's lines to the live nodes that hold them and PUBLISHes one payload per node
  * (broadcasts: one PUBLISH for all nodes), on the lane's channels.
- * A batch larger than MAX_DELIVERIES_PER_CALL goes as several calls, pipelined in order:
+ * A batch larger than MAX_DELIVERIES_PER_CALL or MAX_BYTES_PER_CALL goes as several calls, pipelined in order:
  * each is atomic, not all together, so a connection lost between them can publish part of
  * a batch, and the job's retry repeats that part (as a lost reply could).
  */
@@ -34,22 +40,28 @@ export class RedisBus implements Bus {
    * last call of a split batch releases the pending count.
    */
   deliver(batch: DeliveryBatch): Promise<number> {
-    const all = batch.deliveries;
-    if (all.length <= MAX_DELIVERIES_PER_CALL) return this.deliverCall(all, batch.priority, batch.release);
     const calls: Promise<number>[] = [];
-    for (let i = 0; i < all.length; i += MAX_DELIVERIES_PER_CALL) {
-      const last = i + MAX_DELIVERIES_PER_CALL >= all.length;
-      const part = all.slice(i, i + MAX_DELIVERIES_PER_CALL);
-      calls.push(this.deliverCall(part, batch.priority, last ? batch.release : 0));
+    let part: { d: Delivery; line: string }[] = [];
+    let bytes = 0;
+    for (const d of batch.deliveries) {
+      const line = encodeDelivery(d);
+      if (part.length > 0 && (part.length >= MAX_DELIVERIES_PER_CALL || bytes + line.length > MAX_BYTES_PER_CALL)) {
+        calls.push(this.deliverCall(part, batch.priority, 0));
+        part = [];
+        bytes = 0;
+      }
+      part.push({ d, line });
+      bytes += line.length;
     }
+    calls.push(this.deliverCall(part, batch.priority, batch.release));
+    if (calls.length === 1) return calls[0] as Promise<number>;
     return Promise.all(calls).then((unrouted) => unrouted.reduce((sum, n) => sum + n, 0));
   }
 
-  private deliverCall(deliveries: readonly Delivery[], priority: Priority, release: number): Promise<number> {
+  private deliverCall(part: readonly { d: Delivery; line: string }[], priority: Priority, release: number) {
     const byDestination = new Map<string, { kind: "user" | "topic"; target: string; lines: string[] }>();
     const broadcasts: string[] = [];
-    for (const d of deliveries) {
-      const line = encodeDelivery(d);
+    for (const { d, line } of part) {
       if (d.kind === "broadcast") {
         broadcasts.push(line);
         continue;

@@ -1,4 +1,4 @@
-export { MAX_DELIVERIES_PER_CALL, RedisBus, RedisBusSubscriber } from "./bus.js";
+export { MAX_BYTES_PER_CALL, MAX_DELIVERIES_PER_CALL, RedisBus, RedisBusSubscriber } from "./bus.js";
 export { CLIENT_NAME_PREFIX, type ConnectionOptions, closeRedis, connectRedis, waitReady } from "./connection.js";
 export { Keys } from "./keys.js";
 export { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";

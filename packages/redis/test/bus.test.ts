@@ -7,6 +7,7 @@ import {
   defineScripts,
   Keys,
   type LocalRedis,
+  MAX_BYTES_PER_CALL,
   MAX_DELIVERIES_PER_CALL,
   RedisBus,
   RedisPresence,
@@ -70,5 +71,18 @@ describe("RedisBus.deliver", () => {
     expect(await bus.deliver({ deliveries: [toAlice(1), toAlice(2)], priority: "low", release: 0 })).toBe(0);
     await expect.poll(() => payloads.length).toBe(1);
     expect(payloads[0]?.split("\n")).toHaveLength(2);
+  });
+
+  it("bounds a call's bytes as well as its count: large deliveries go a few to a payload, in order", async () => {
+    const bus = new RedisBus(keys, defineScripts(commands));
+    const big = (n: number): Delivery => ({ ...toAlice(n), frame: `{"n":${n},"pad":"${"x".repeat(300_000)}"}` });
+    payloads.length = 0;
+    await bus.deliver({ deliveries: Array.from({ length: 10 }, (_, i) => big(i)), priority: "low", release: 0 });
+    await expect.poll(() => payloads.length).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => payloads.reduce((n, p) => n + p.split("\n").length, 0)).toBe(10);
+    for (const p of payloads) expect(p.length).toBeLessThanOrEqual(MAX_BYTES_PER_CALL);
+    const arrived: number[] = [];
+    for (const p of payloads) decodeDeliveries(p, (d) => arrived.push(d.ts));
+    expect(arrived).toEqual(Array.from({ length: 10 }, (_, i) => i));
   });
 });
