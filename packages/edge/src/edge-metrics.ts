@@ -11,6 +11,7 @@ export class EdgeMetrics {
   readonly httpRequests: Counter<"route" | "status">;
   readonly upgradesRefused: Counter<"reason">;
   readonly bus: EdgeBusMetrics;
+  readonly canary: { roundTrip: Gauge<"lane">; lost: Counter<"lane"> };
   readonly handlerErrors: Counter<"handler" | "kind">;
 
   constructor(registry: Registry, connectionCount: () => number, busInboxBytes: () => number) {
@@ -24,6 +25,20 @@ export class EdgeMetrics {
       },
     });
     this.bus = new EdgeBusMetrics(registry, busInboxBytes);
+    this.canary = {
+      roundTrip: new Gauge({
+        name: "herald_canary_round_trip_seconds",
+        help: "The last canary's time from publish to this edge, per lane",
+        labelNames: ["lane"],
+        registers,
+      }),
+      lost: new Counter({
+        name: "herald_canary_lost_total",
+        help: "Canaries this edge published to itself that never came back, per lane",
+        labelNames: ["lane"],
+        registers,
+      }),
+    };
     this.handlerErrors = new Counter({
       name: "herald_handler_errors_total",
       help: "Failures caught in request and socket handlers (kind bad_request: answered 400; internal: 500 or close 1011)",

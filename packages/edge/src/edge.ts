@@ -1,8 +1,9 @@
 import type { Enqueuer } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
 import { CLOSE_CODES } from "@herald/protocol";
-import type { BusSubscriber, Presence } from "@herald/routing";
+import type { Bus, BusSubscriber, Presence } from "@herald/routing";
 import { BusIntake } from "./bus-intake.js";
+import { Canary } from "./canary.js";
 import { ConnectionPool } from "./connection-pool.js";
 import { EdgeMetrics } from "./edge-metrics.js";
 import { Guard } from "./guard.js";
@@ -35,6 +36,8 @@ export interface EdgeOptions extends SocketOptions {
   enqueueTimeoutMs: number;
   /** Serve /metrics on the edge's own port (false when the operator serves it on a port of its own). */
   publicMetrics: boolean;
+  /** How often the canary flies on each lane (ms); 0: no canary. */
+  canaryIntervalMs: number;
 }
 
 export interface EdgeDeps {
@@ -42,6 +45,8 @@ export interface EdgeDeps {
   registry: Registry;
   presence: Presence;
   bus: BusSubscriber;
+  /** The publish path the canary takes, the same as workers' deliveries. */
+  canaryBus: Bus;
   enqueuer: Enqueuer;
   /** True while every Redis connection the edge depends on is ready. */
   redisReady: () => boolean;
@@ -75,25 +80,20 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   let live = false;
   const app = uws.App();
   const refusing = () => (draining ? "draining" : live ? undefined : "not_ready");
-  const ready = () => live && !draining && deps.redisReady();
+  const canary =
+    options.canaryIntervalMs > 0
+      ? new Canary(
+          options.nodeId,
+          { bus: deps.canaryBus, presence: deps.presence, metrics, log },
+          options.canaryIntervalMs,
+        )
+      : undefined;
+  const ready = () => live && !draining && deps.redisReady() && (canary?.healthy() ?? true);
   mountRoutes(app, options, deps, { pool, metrics, log, refusing, ready });
 
   const hub = new LocalHub(app, pool, metrics, options.maxBackpressureBytes);
-  intake = new BusIntake(deps.bus, {
-    onDelivery: (d) => hub.deliver(d),
-    onBatchEnd: () => hub.flush(),
-    onResubscribed: (lane) => {
-      metrics.bus.reconnects.inc({ lane });
-      log.warn({ lane }, "bus subscriber reconnected: deliveries published while it was down were lost");
-    },
-    onMalformed: (lines) => metrics.bus.malformed.inc(lines),
-  });
-  const heartbeat = setInterval(() => {
-    deps.presence.heartbeat().then(
-      (reaped) => reaped.length && log.info({ reaped }, "reaped dead nodes"),
-      (err: unknown) => log.warn({ err }, "heartbeat failed"),
-    );
-  }, HEARTBEAT_MS);
+  intake = intakeFor(deps.bus, hub, canary, metrics, log);
+  const heartbeat = startHeartbeat(deps.presence, log);
   const sweep = startSweep(pool, metrics, {
     idleMs: options.idleTimeoutSeconds * 1000,
     maxBufferedBytes: options.maxBackpressureBytes,
@@ -109,6 +109,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     (joined) => {
       if (!joined) return;
       live = true;
+      canary?.start().catch((err: unknown) => log.error({ err }, "canary could not start: readiness goes without it"));
       log.info({ host: options.host, port }, "edge listening");
     },
     (err: unknown) => log.error({ err }, "could not subscribe to the bus: this edge stays not ready"),
@@ -121,12 +122,38 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
       uws.us_listen_socket_close(listenSocket);
       clearInterval(heartbeat);
       sweep.stop();
+      canary?.stop();
       await closeAllSpread(pool, metrics, log, options.drainSeconds);
     })();
     return drained;
   };
 
   return { port, connections: () => pool.size, ready, drain };
+}
+
+/** What the bus brings goes to the local hub, but for this edge's own canaries. */
+function intakeFor(bus: BusSubscriber, hub: LocalHub, canary: Canary | undefined, metrics: EdgeMetrics, log: Logger) {
+  return new BusIntake(bus, {
+    onDelivery: (d) => {
+      if (!canary?.take(d)) hub.deliver(d);
+    },
+    onBatchEnd: () => hub.flush(),
+    onResubscribed: (lane) => {
+      metrics.bus.reconnects.inc({ lane });
+      log.warn({ lane }, "bus subscriber reconnected: deliveries published while it was down were lost");
+    },
+    onMalformed: (lines) => metrics.bus.malformed.inc(lines),
+  });
+}
+
+/** Marks this node alive every few seconds, and reaps the nodes that stopped. */
+function startHeartbeat(presence: Presence, log: Logger): NodeJS.Timeout {
+  return setInterval(() => {
+    presence.heartbeat().then(
+      (reaped) => reaped.length && log.info({ reaped }, "reaped dead nodes"),
+      (err: unknown) => log.warn({ err }, "heartbeat failed"),
+    );
+  }, HEARTBEAT_MS);
 }
 
 /**

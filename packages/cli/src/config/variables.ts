@@ -130,6 +130,13 @@ export const VARIABLES = {
     "0.0.0.0",
     "address the worker's ops port and an edge's separate metrics port listen on",
   ),
+  canarySeconds: v(
+    "HERALD_CANARY_SECONDS",
+    int(0, 3600),
+    "5",
+    "how often an edge sends itself a canary delivery per lane; one not back in 4 intervals makes it unready (0 = off)",
+    EDGE,
+  ),
   edgeMetricsPort: v(
     "HERALD_EDGE_METRICS_PORT",
     int(0, 65535),
