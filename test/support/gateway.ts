@@ -42,11 +42,18 @@ export class Gateway {
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "info",
       ...opts.env,
     });
-    const edges = Array.from({ length: opts.edges ?? 1 }, (_, i) => g.startEdge({ HERALD_NODE_ID: `edge-${i}` }));
-    const workers = Array.from({ length: opts.workers ?? 1 }, (_, i) =>
-      g.startWorker({ HERALD_NODE_ID: `worker-${i}` }),
-    );
-    await Promise.all([...edges, ...workers]);
+    try {
+      const edges = Array.from({ length: opts.edges ?? 1 }, (_, i) => g.startEdge({ HERALD_NODE_ID: `edge-${i}` }));
+      const workers = Array.from({ length: opts.workers ?? 1 }, (_, i) =>
+        g.startWorker({ HERALD_NODE_ID: `worker-${i}` }),
+      );
+      // Every start settled (not the first failure) before stopping, so none is left behind.
+      const failed = (await Promise.allSettled([...edges, ...workers])).find((r) => r.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    } catch (err) {
+      await g.stop(); // a start that failed leaves no redis-server or node running
+      throw err;
+    }
     return g;
   }
 

@@ -73,12 +73,13 @@ export async function runRole(config: Config): Promise<void> {
   const runsEdge = config.role !== "worker";
   const runsWorker = config.role !== "edge";
   const commands = defineScripts(proc.connect("commands", { failFast: runsEdge && !runsWorker }));
-  reportPending(proc, new PendingCount(commands, proc.keys));
+  const pending = new PendingCount(commands, proc.keys);
+  reportPending(proc, pending);
   // The edge first: it binds at once and answers /readyz (503) while Redis is out of reach;
   // the worker's start waits for Redis.
   try {
-    if (runsEdge) await runEdge(proc, runsWorker ? undefined : commands);
-    if (runsWorker) await runWorker(proc, commands);
+    if (runsEdge) await runEdge(proc, runsWorker ? undefined : { commands, pending });
+    if (runsWorker) await runWorker(proc, commands, pending);
   } catch (err) {
     // A signal during start-up closes what the start was waiting for: the shutdown reports.
     if (!shutdown.stopping()) throw err;
@@ -96,9 +97,8 @@ function reportPending(proc: Process, pending: PendingCount): void {
   );
 }
 
-async function runWorker(proc: Process, commands: ScriptedRedis): Promise<void> {
+async function runWorker(proc: Process, commands: ScriptedRedis, pending: PendingCount): Promise<void> {
   const { config, keys, log, registry } = proc;
-  const pending = new PendingCount(commands, keys);
   const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
   let worker: HeraldWorker | undefined;
   if (config.role === "worker") {
@@ -142,10 +142,17 @@ async function runWorker(proc: Process, commands: ScriptedRedis): Promise<void> 
   );
 }
 
-/** `shared`: the worker's command connection when the edge runs alone; else the edge opens its own, fail-fast. */
-async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promise<void> {
+/**
+ * `shared`: the process's command connection (and its pending count) when the edge runs alone;
+ * beside a worker the edge opens its own, fail-fast, so producers get a 503 at once while Redis is away.
+ */
+async function runEdge(
+  proc: Process,
+  shared: { commands: ScriptedRedis; pending: PendingCount } | undefined,
+): Promise<void> {
   const { config, keys, log } = proc;
-  const commands = shared ?? defineScripts(proc.connect("edge", { failFast: true }));
+  const commands = shared?.commands ?? defineScripts(proc.connect("edge", { failFast: true }));
+  const pending = shared?.pending ?? new PendingCount(commands, keys);
   // Subscribers never give up a command: a subscribe waits for Redis, however long it is away.
   const subscribers = {
     urgent: proc.connect(keys.subscriberName(config.nodeId, "urgent"), { blocking: true }),
@@ -153,10 +160,7 @@ async function runEdge(proc: Process, shared: ScriptedRedis | undefined): Promis
   };
   const jwtSecret = config.jwtSecret ?? generateSecret();
   const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
-  const enqueuer = new Enqueuer(
-    { redis: commands, keys, pending: new PendingCount(commands, keys) },
-    enqueuerOptions(config),
-  );
+  const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
   const edge = await startEdge(
     {
       host: config.host,

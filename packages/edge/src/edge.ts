@@ -226,7 +226,7 @@ function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, pa
   const apiKeys = new ApiKeys(options.apiKeys);
   const messages = messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log, guard });
   app.post("/v1/messages", guard.route("messages", messages));
-  app.get("/v1/presence/:user", guard.route("presence", presenceRoute(deps.presence, apiKeys)));
+  app.get("/v1/presence/:user", guard.route("presence", presenceRoute(deps.presence, apiKeys, guard)));
   mountOpsRoutes(app, options.publicMetrics ? deps.registry : undefined, ready, guard);
   app.any(
     "/*",

@@ -1,6 +1,6 @@
 import type { Logger } from "@herald/observability";
 import type { EdgeMetrics } from "./edge-metrics.js";
-import { BadRequest, STATUS } from "./http/respond.js";
+import { BadRequest, Reply } from "./http/respond.js";
 import type { HttpRequest, HttpResponse } from "./native-uws.js";
 
 /** Where a failure was caught: the label of `herald_handler_errors_total`, a small fixed set. */
@@ -60,14 +60,8 @@ export class Guard {
 
 /** Answers a request whose handler threw, unless it was already answered or aborted. */
 function answerFailure(res: HttpResponse, err: unknown): void {
-  const bad = err instanceof BadRequest;
-  const body = bad ? { error: "bad_request", message: err.message } : { error: "internal", message: "internal error" };
   try {
-    res.cork(() => {
-      res.writeStatus(bad ? STATUS.badRequest : STATUS.internal);
-      res.writeHeader("content-type", "application/json");
-      res.end(JSON.stringify(body), true);
-    });
+    new Reply(res).fail(err);
   } catch {
     // uWS throws when the response was already answered or aborted: then there is no one to tell
   }

@@ -19,6 +19,7 @@ export interface DeadLetter extends DeadLetterData {
 export class DeadLetters {
   private created: Queue<DeadLetterData> | undefined;
   private addsSinceTrim = 0;
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -79,15 +80,23 @@ export class DeadLetters {
       : await this.queue.getWaiting(0, -1);
     let n = 0;
     for (const job of jobs) {
-      const message: Envelope = { ...job.data.message, attempt: 0 };
-      await enqueuer.redrive(message);
+      // Taken out first, so a retry after a failure below cannot deliver it twice; put back if the re-drive fails.
       await job.remove();
+      const message: Envelope = { ...job.data.message, attempt: 0 };
+      try {
+        await enqueuer.redrive(message);
+      } catch (err) {
+        await this.add([job.data]);
+        throw err;
+      }
       n++;
     }
     return n;
   }
 
-  async close(): Promise<void> {
-    await this.created?.close();
+  /** Idempotent: every call awaits the same close. */
+  close(): Promise<void> {
+    this.closed ??= this.created?.close() ?? Promise.resolve();
+    return this.closed;
   }
 }

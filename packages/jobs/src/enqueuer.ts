@@ -1,4 +1,4 @@
-import { type Envelope, type Message, PRIORITIES, type Priority } from "@herald/protocol";
+import { type Envelope, HeraldError, type Message, PRIORITIES, type Priority } from "@herald/protocol";
 import type { Keys } from "@herald/redis";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -54,6 +54,7 @@ interface Reserved extends Unused {
  */
 export class Enqueuer {
   private readonly queues = new Map<Priority, Queue>();
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly deps: EnqueuerDeps,
@@ -65,6 +66,7 @@ export class Enqueuer {
    * construction, and a queue built while a fail-fast connection is still down stays broken.
    */
   queue(priority: Priority): Queue {
+    if (this.closed) throw new HeraldError("closed", "the enqueuer is closed");
     let queue = this.queues.get(priority);
     if (!queue) {
       queue = new Queue(QUEUE_NAMES[priority], {
@@ -143,12 +145,23 @@ export class Enqueuer {
   /** Puts one already-accepted message back into its queue (a dead letter re-driven), counted as pending. */
   async redrive(message: Envelope): Promise<void> {
     await this.deps.pending.redrive(message.priority, 1);
-    await this.addPacked(message.priority, [message], 1);
+    try {
+      await this.addPacked(message.priority, [message], 1);
+    } catch (err) {
+      await this.deps.pending.release(message.priority, 1).catch((releaseErr: unknown) => {
+        throw new AggregateError([err, releaseErr], "re-drive failed, and so did giving its count back");
+      });
+      throw err;
+    }
   }
 
-  /** Closes the queues it opened. Idempotent. */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+  /** Closes the queues it opened. Idempotent: every call awaits the same close; rejects if a queue failed to close. */
+  close(): Promise<void> {
+    this.closed ??= Promise.allSettled([...this.queues.values()].map((q) => q.close())).then((results) => {
+      const failed = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
+      if (failed.length) throw new AggregateError(failed, "a queue did not close");
+    });
+    return this.closed;
   }
 }
 

@@ -5,12 +5,10 @@ export {
   Enqueuer,
   type EnqueuerDeps,
   type EnqueuerOptions,
-  MESSAGE_JOB_OPTIONS,
   toEnvelope,
 } from "./enqueuer.js";
 export {
   type DriftReport,
-  IDEMPOTENCY_TTL_SECONDS,
   PendingCount,
   type Reservation,
   type Unused,

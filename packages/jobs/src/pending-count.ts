@@ -90,7 +90,8 @@ export class PendingCount {
       if (u.claimedKeys.length) pipe.del(...u.claimedKeys);
     }
     const replies = await pipe.exec();
-    const failed = replies?.find(([err]) => err)?.[0];
+    if (!replies) throw new Error("the rollback pipeline was aborted");
+    const failed = replies.find(([err]) => err)?.[0];
     if (failed) throw failed;
   }
 
@@ -110,7 +111,7 @@ export class PendingCount {
     const out = {} as Record<Priority, number>;
     PRIORITIES.forEach((p, i) => {
       const n = Number(values[i] ?? 0);
-      if (n < 0) onDrift(p, n);
+      if (!(n >= 0)) onDrift(p, n); // below zero, or not a number at all
       out[p] = n;
     });
     return out;

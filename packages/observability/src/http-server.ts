@@ -20,13 +20,17 @@ interface OpsOptions {
 
 export function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
   const server: Server = createServer((req, res) => answer(opts, req, res));
+  let closed: Promise<void> | undefined;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => {
       server.off("error", reject);
       resolve({
         port: (server.address() as AddressInfo).port,
-        close: () => new Promise<void>((r) => server.close(() => r())),
+        close: () => {
+          closed ??= new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+          return closed;
+        },
       });
     });
   });

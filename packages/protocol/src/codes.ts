@@ -3,7 +3,7 @@ export const ERROR_CODES = {
   bad_frame: "the frame is not valid JSON, not a known type, or misses a field",
   forbidden: "the token does not allow this channel",
   rate_limited: "too many frames; slow down or be disconnected",
-  history_gap: "the requested `since` is older than the channel's history; resynchronise",
+  history_gap: "the requested `since` cannot be replayed (no history is kept in this version); resynchronise",
   too_many_subscriptions: "the connection holds as many subscriptions as allowed",
   internal: "the server could not complete the request; retry",
 } as const;
@@ -11,7 +11,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**
  * WebSocket close codes Herald uses, and whether a client should reconnect.
- * The client SDK chooses its behaviour from the code alone.
+ * A client can choose its behaviour from the code alone.
  */
 export const CLOSE_CODES = {
   normal: { code: 1000, reconnect: false, meaning: "closed on purpose" },
@@ -19,7 +19,7 @@ export const CLOSE_CODES = {
   tooBig: { code: 1009, reconnect: false, meaning: "a frame exceeded HERALD_MAX_FRAME_BYTES" },
   internal: { code: 1011, reconnect: true, meaning: "server error" },
   restart: { code: 1012, reconnect: true, meaning: "node draining: reconnect now, elsewhere" },
-  tryAgain: { code: 1013, reconnect: true, meaning: "too slow to read: reconnect with since" },
+  tryAgain: { code: 1013, reconnect: true, meaning: "too slow to read: reconnect, and resynchronise" },
   idle: { code: 4000, reconnect: true, meaning: "idle timeout: reconnect when there is something to do" },
   tokenExpired: { code: 4001, reconnect: true, meaning: "token expired: reconnect with a fresh token" },
 } as const;

@@ -99,7 +99,8 @@ export class RedisBusSubscriber implements BusSubscriber {
         const mine = this.keys.nodeChannel(this.nodeId, lane);
         const all = this.keys.broadcastChannel(lane);
         const subscriber = this.subscribers[lane];
-        let ready = 0;
+        // ioredis emits "ready" again after every reconnect; one it emitted before start() counts as the first.
+        let ready = subscriber.status === "ready" ? 1 : 0;
         subscriber.on("ready", () => {
           if (++ready > 1) handlers.onResubscribed(lane); // ioredis resubscribes on its own
         });

@@ -5,4 +5,4 @@ export { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";
 export { freePort, type LocalRedis, redisReachable, startLocalRedis } from "./local-server.js";
 export { RedisPresence } from "./presence.js";
 export { type Destination, type InterestChange, type ReserveReply, ScriptCalls } from "./script-calls.js";
-export { defineScripts, type ScriptCommands, type ScriptedRedis, scriptSource } from "./scripts.js";
+export { defineScripts, type ScriptedRedis } from "./scripts.js";

@@ -17,7 +17,7 @@ const INCLUDE = /^--- @include "([a-z0-9-]+)"$/gm;
 const sources = new Map<string, string>();
 
 /** A script's text with its `--- @include` lines replaced by the shared snippets. */
-export function scriptSource(file: string): string {
+function scriptSource(file: string): string {
   let text = sources.get(file);
   if (text === undefined) {
     // lua/ sits beside src/ and dist/, so the same relative path works from either.

@@ -1,6 +1,7 @@
 import { routingConformance } from "@herald/testkit";
 import type { Redis } from "ioredis";
 import {
+  CLIENT_NAME_PREFIX,
   closeRedis,
   connectRedis,
   defineScripts,
@@ -30,6 +31,18 @@ routingConformance("Redis", async () => {
         nodeId,
       ),
     bus: () => new RedisBus(keys, commands),
+    // A heartbeat older than the liveness window, at Redis's clock: what a node that stopped beating leaves.
+    kill: async (nodeId) => {
+      await commands.zadd(keys.nodes, 0, nodeId);
+    },
+    // What Redis buffers for the lane's subscriber connection: its output memory in CLIENT LIST.
+    held: async (nodeId, lane) => {
+      const list = (await commands.call("CLIENT", "LIST", "TYPE", "pubsub")) as string;
+      const line = list
+        .split("\n")
+        .find((l) => l.includes(`name=${CLIENT_NAME_PREFIX}${keys.subscriberName(nodeId, lane)} `));
+      return Number(/ omem=(\d+)/.exec(line ?? "")?.[1] ?? 0);
+    },
     close: async () => {
       await Promise.all(connections.map(closeRedis));
       await server.stop();

@@ -19,7 +19,10 @@ export interface DeliveryBatch {
  *   it; nothing is retried by the bus (replayable history is what makes up for it).
  * - Ordered: a node receives a batch's deliveries in batch order, and batches in the order
  *   `deliver` was called, per lane.
- * - The release of the batch's pending count happens in the same step as its publish.
+ * - The release of the batch's pending count happens in the same step as its publish. A large
+ *   batch may go as several steps (each atomic, in order): the release rides on the last, so
+ *   a failure part way publishes part of the batch and releases nothing, and the job's retry
+ *   repeats that part.
  */
 export interface Bus {
   /** Routes and publishes a batch; resolves with how many destinations no live node holds. */

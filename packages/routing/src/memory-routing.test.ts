@@ -7,6 +7,8 @@ routingConformance("in memory", async () => {
     presence: (nodeId) => routing.presence(nodeId),
     subscriber: (nodeId) => routing.subscriber(nodeId),
     bus: () => routing.bus(),
+    kill: async (nodeId) => routing.kill(nodeId),
+    held: async (nodeId, lane) => routing.held(nodeId, lane),
     close: async () => undefined,
   };
 });

@@ -7,7 +7,7 @@ type Counts = Map<string, Map<string, number>>;
 /**
  * Presence and bus for nodes in one process, with the guarantees of the Redis
  * implementation (routing at publish time, order per lane, at most once, asynchronous
- * arrival): for unit tests of the edge and the worker, and as the second implementation
+ * arrival): for unit tests of the edge, and as the second implementation
  * the routing conformance suite runs against. Not for production: nothing is shared
  * between processes.
  */
@@ -15,6 +15,8 @@ export class MemoryRouting {
   private readonly users: Counts = new Map();
   private readonly topics: Counts = new Map();
   private readonly live = new Set<string>();
+  /** Nodes that heartbeated at least once: only those can be found dead (as in Redis's heartbeat set). */
+  private readonly known = new Set<string>();
   private readonly subscribers = new Map<string, MemoryBusSubscriber>();
   /** Pending counts released by published batches, per priority. */
   readonly released: Record<Priority, number> = { critical: 0, high: 0, normal: 0, low: 0 };
@@ -39,6 +41,11 @@ export class MemoryRouting {
     this.subscribers.delete(nodeId);
   }
 
+  /** Payloads published to a node's lane and not yet handed to it (a paused lane holds them). */
+  held(nodeId: string, lane: Lane): number {
+    return this.subscribers.get(nodeId)?.held(lane) ?? 0;
+  }
+
   /** @internal */
   change(kind: "user" | "topic", member: string, nodeId: string, delta: 1 | -1): number {
     const table = kind === "user" ? this.users : this.topics;
@@ -51,23 +58,22 @@ export class MemoryRouting {
     return Math.max(0, n);
   }
 
-  /** @internal Marks `nodeId` live; returns (and removes the interests of) nodes killed since. */
+  /** @internal Marks `nodeId` live; returns (and removes the interests of) nodes killed since they last beat. */
   heartbeat(nodeId: string): string[] {
     this.live.add(nodeId);
-    const dead = new Set<string>();
-    this.reap(this.users, dead);
-    this.reap(this.topics, dead);
-    return [...dead];
+    this.known.add(nodeId);
+    const dead = [...this.known].filter((n) => !this.live.has(n));
+    for (const n of dead) this.known.delete(n);
+    const gone = new Set(dead);
+    this.reap(this.users, gone);
+    this.reap(this.topics, gone);
+    return dead;
   }
 
-  /** Removes the interests of nodes that are not live, adding their ids to `dead`. */
-  private reap(table: Counts, dead: Set<string>): void {
+  /** Removes the interests the `dead` nodes held. */
+  private reap(table: Counts, dead: ReadonlySet<string>): void {
     for (const [member, perNode] of table) {
-      for (const node of perNode.keys()) {
-        if (this.live.has(node)) continue;
-        dead.add(node);
-        perNode.delete(node);
-      }
+      for (const node of dead) perNode.delete(node);
       if (perNode.size === 0) table.delete(member);
     }
   }
@@ -160,6 +166,10 @@ class MemoryBusSubscriber implements BusSubscriber {
   resume(lane: Lane): void {
     this.paused[lane] = false;
     this.schedule();
+  }
+
+  held(lane: Lane): number {
+    return this.queued[lane].length;
   }
 
   push(lane: Lane, payload: string): void {

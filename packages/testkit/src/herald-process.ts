@@ -75,13 +75,19 @@ export async function startHerald(
 
   // "bound": the port answers (health, readiness) though Redis may be out of reach; "listening": live.
   const bound = opts.until === "bound";
-  const listening =
-    role === "worker"
-      ? await waitForLog((l) => l.msg === "worker ops endpoints listening", "ops endpoints")
-      : bound
-        ? await waitForLog((l) => l.msg.startsWith("edge bound"), "edge bound")
-        : await waitForLog((l) => l.msg === "edge listening", "edge listening");
-  if (role === "all" && !bound) await waitForLog((l) => l.msg === "worker running", "worker running");
+  let listening: LogLine;
+  try {
+    listening =
+      role === "worker"
+        ? await waitForLog((l) => l.msg === "worker ops endpoints listening", "ops endpoints")
+        : bound
+          ? await waitForLog((l) => l.msg.startsWith("edge bound"), "edge bound")
+          : await waitForLog((l) => l.msg === "edge listening", "edge listening");
+    if (role === "all" && !bound) await waitForLog((l) => l.msg === "worker running", "worker running");
+  } catch (err) {
+    child.kill("SIGKILL"); // a start that failed leaves nothing running
+    throw err;
+  }
 
   return {
     role,

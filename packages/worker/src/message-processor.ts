@@ -254,7 +254,16 @@ export class MessageProcessor {
       .map((m, i) => (r.duplicates.has(i) ? undefined : toEnvelope(m, r.ids[i] as string, now)))
       .filter((e): e is Envelope => e !== undefined);
     const batch: MessageJobData = { v: 1, messages: envelopes, counted: r.fresh };
-    await job.updateData(batch);
+    try {
+      await job.updateData(batch);
+    } catch (err) {
+      // Still a foreign job: its retry adopts it again, so this adoption must not stay counted.
+      const unused = [{ priority, fresh: r.fresh, claimedKeys: r.claimedKeys }];
+      await this.deps.pending.rollback(unused).catch((rollbackErr: unknown) => {
+        this.deps.log.error({ err: rollbackErr, jobId: job.id }, "could not give back a foreign job's reservation");
+      });
+      throw err;
+    }
     return batch;
   }
 }

@@ -98,7 +98,12 @@ export class OrderedConsumer {
 
   async start(): Promise<void> {
     await this.worker.waitUntilReady();
-    void this.worker.startStalledCheckTimer();
+    this.worker.startStalledCheckTimer().catch((err: unknown) => {
+      this.log.error(
+        { err, queue: this.options.queue },
+        "stalled-job checks stopped: a crashed worker's jobs wait for a restart",
+      );
+    });
     this.loop = this.run();
   }
 

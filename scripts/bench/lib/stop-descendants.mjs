@@ -41,11 +41,14 @@ export function stopDescendantsOnExit(log = console.error) {
   };
   process.on("uncaughtException", fail);
   process.on("unhandledRejection", fail);
-  for (const signal of ["SIGINT", "SIGTERM"]) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ]) {
     process.on(signal, () => {
       const n = stopDescendants();
       log(`bench: ${signal}: stopped ${n} process(es) it had started`);
-      process.exit(130);
+      process.exit(code);
     });
   }
 }

@@ -42,7 +42,8 @@ function secret<T>(variable: Variable<T>): Variable<T> {
 }
 
 /**
- * Every variable Herald reads. Nothing else in the code base reads `process.env`.
+ * Every variable Herald reads. `process.env` is read only by the CLI's entry points, which
+ * hand it whole to this module (and, in bin/herald.js, NODE_OPTIONS before anything loads).
  * Defaults are strings, parsed like the environment, so the table documents exactly what applies.
  */
 export const VARIABLES = {

@@ -1,11 +1,12 @@
 import { isValidUserId, MAX_ID_LENGTH } from "@herald/protocol";
 import type { Presence } from "@herald/routing";
+import type { Guard } from "../guard.js";
 import type { HttpRequest, HttpResponse } from "../native-uws.js";
 import type { ApiKeys } from "./api-keys.js";
 import { BadRequest, Reply, STATUS } from "./respond.js";
 
 /** `GET /v1/presence/:user`: where a user is connected, cluster-wide. */
-export function presenceRoute(presence: Presence, apiKeys: ApiKeys) {
+export function presenceRoute(presence: Presence, apiKeys: ApiKeys, guard: Pick<Guard, "failed">) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const reply = new Reply(res);
     if (!apiKeys.allows(req.getHeader("authorization"))) {
@@ -15,7 +16,10 @@ export function presenceRoute(presence: Presence, apiKeys: ApiKeys) {
     const user = userOf(req.getParameter(0) ?? "");
     presence.lookup(user).then(
       (p) => reply.json(STATUS.ok, p),
-      () => reply.json(STATUS.unavailable, { error: "unavailable", message: "presence store unreachable" }),
+      (err: unknown) => {
+        guard.failed("presence", err);
+        reply.json(STATUS.unavailable, { error: "unavailable", message: "presence store unreachable" });
+      },
     );
   };
 }
