@@ -27,7 +27,7 @@ export class Gateway {
   workers: HeraldProcess[] = [];
 
   private constructor(
-    readonly redis: LocalRedis,
+    public redis: LocalRedis,
     readonly env: Record<string, string>,
   ) {}
 
@@ -107,6 +107,13 @@ export class Gateway {
       sum += Number(line.slice(line.lastIndexOf(" ") + 1));
     }
     return sum;
+  }
+
+  /** Kills Redis (as a crash would) and starts an empty one on the same port: everything it held is gone. */
+  async restartRedisEmpty(): Promise<void> {
+    const { port } = this.redis;
+    await this.redis.stop(true);
+    this.redis = await startLocalRedis({ port });
   }
 
   async stop(): Promise<void> {

@@ -22,12 +22,21 @@ const DEADLINE_INTERVALS = 4;
 export class Canary {
   readonly user: string;
   private seq = 0;
+  /** Registered: its user counts among this node's interests (and is restored with them). */
+  started = false;
   private readonly outstanding: Record<Lane, Map<number, number>> = { urgent: new Map(), bulk: new Map() };
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     nodeId: string,
-    private readonly deps: { bus: Bus; presence: Presence; metrics: EdgeMetrics; log: Logger },
+    private readonly deps: {
+      bus: Bus;
+      presence: Presence;
+      metrics: EdgeMetrics;
+      log: Logger;
+      /** A canary found no node holding its user: this node's presence is gone from Redis. */
+      onUnrouted: () => void;
+    },
     private readonly intervalMs: number,
     private readonly now: () => number = Date.now,
   ) {
@@ -37,6 +46,7 @@ export class Canary {
   /** Registers the canary's user on this node, then sends canaries every interval. */
   async start(): Promise<void> {
     await this.deps.presence.addConnection(this.user);
+    this.started = true;
     this.send();
     this.timer = setInterval(() => this.send(), this.intervalMs);
     this.timer.unref();
@@ -75,7 +85,9 @@ export class Canary {
       const delivery: Delivery = { kind: "user", target: this.user, priority, ts: now, frame: String(seq) };
       this.deps.bus.deliver({ deliveries: [delivery], priority, release: 0 }).then(
         (unrouted) => {
-          if (unrouted) this.deps.log.warn({ lane }, "canary unrouted: this node's presence is gone from Redis");
+          if (!unrouted) return;
+          this.deps.log.warn({ lane }, "canary unrouted: this node's presence is gone from Redis");
+          this.deps.onUnrouted();
         },
         (err: unknown) => this.deps.log.debug({ err, lane }, "canary not published"),
       );

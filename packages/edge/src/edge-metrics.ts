@@ -12,6 +12,7 @@ export class EdgeMetrics {
   readonly upgradesRefused: Counter<"reason">;
   readonly bus: EdgeBusMetrics;
   readonly canary: { roundTrip: Gauge<"lane">; lost: Counter<"lane"> };
+  readonly presenceRestores: Counter<"reason">;
   readonly handlerErrors: Counter<"handler" | "kind">;
 
   constructor(registry: Registry, connectionCount: () => number, busInboxBytes: () => number) {
@@ -25,20 +26,8 @@ export class EdgeMetrics {
       },
     });
     this.bus = new EdgeBusMetrics(registry, busInboxBytes);
-    this.canary = {
-      roundTrip: new Gauge({
-        name: "herald_canary_round_trip_seconds",
-        help: "The last canary's time from publish to this edge, per lane",
-        labelNames: ["lane"],
-        registers,
-      }),
-      lost: new Counter({
-        name: "herald_canary_lost_total",
-        help: "Canaries this edge published to itself that never came back, per lane",
-        labelNames: ["lane"],
-        registers,
-      }),
-    };
+    this.presenceRestores = presenceRestores(registers);
+    this.canary = canaryMetrics(registers);
     this.handlerErrors = new Counter({
       name: "herald_handler_errors_total",
       help: "Failures caught in request and socket handlers (kind bad_request: answered 400; internal: 500 or close 1011)",
@@ -123,4 +112,30 @@ export class EdgeBusMetrics {
       registers,
     });
   }
+}
+
+function presenceRestores(registers: Registry[]): Counter<"reason"> {
+  return new Counter({
+    name: "herald_presence_restores_total",
+    help: "Times this edge put its users and topics back in Redis after they were lost (reason: rejoined, canary, failed)",
+    labelNames: ["reason"],
+    registers,
+  });
+}
+
+function canaryMetrics(registers: Registry[]): EdgeMetrics["canary"] {
+  return {
+    roundTrip: new Gauge({
+      name: "herald_canary_round_trip_seconds",
+      help: "The last canary's time from publish to this edge, per lane",
+      labelNames: ["lane"],
+      registers,
+    }),
+    lost: new Counter({
+      name: "herald_canary_lost_total",
+      help: "Canaries this edge published to itself that never came back, per lane",
+      labelNames: ["lane"],
+      registers,
+    }),
+  };
 }

@@ -15,6 +15,7 @@ import { Reply, STATUS } from "./http/respond.js";
 import { LocalHub } from "./local-hub.js";
 import { loadNativeUws, type TemplatedApp, type us_listen_socket } from "./native-uws.js";
 import { idleTimeoutSeconds } from "./ping-schedule.js";
+import { PresenceKeeper } from "./presence-keeper.js";
 import { type ClientSocket, type Conn, closeWith } from "./socket/client-socket.js";
 import type { SocketOptions } from "./socket/socket-context.js";
 import { socketHandler } from "./socket/socket-handler.js";
@@ -61,7 +62,6 @@ export interface Edge {
   drain(): Promise<void>;
 }
 
-const HEARTBEAT_MS = 5000;
 /** How often a starting edge tries to register while Redis is out of reach. */
 const JOIN_RETRY_MS = 1000;
 
@@ -80,20 +80,18 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   let live = false;
   const app = uws.App();
   const refusing = () => (draining ? "draining" : live ? undefined : "not_ready");
-  const canary =
-    options.canaryIntervalMs > 0
-      ? new Canary(
-          options.nodeId,
-          { bus: deps.canaryBus, presence: deps.presence, metrics, log },
-          options.canaryIntervalMs,
-        )
-      : undefined;
-  const ready = () => live && !draining && deps.redisReady() && (canary?.healthy() ?? true);
-  mountRoutes(app, options, deps, { pool, metrics, log, refusing, ready });
+  const topics = new TopicInterest(
+    (t) => deps.presence.addSubscriber(t),
+    (t) => deps.presence.removeSubscriber(t),
+    (err, topic) => log.warn({ err, topic }, "topic unregistration failed"),
+  );
+  const { keeper, canary } = presenceGuards(options, deps, { pool, topics, metrics, log });
+  const ready = () =>
+    live && !draining && deps.redisReady() && keeper.healthy && (canary === undefined || canary.healthy());
+  mountRoutes(app, options, deps, { pool, topics, metrics, log, refusing, ready });
 
   const hub = new LocalHub(app, pool, metrics, options.maxBackpressureBytes);
   intake = intakeFor(deps.bus, hub, canary, metrics, log);
-  const heartbeat = startHeartbeat(deps.presence, log);
   const sweep = startSweep(pool, metrics, {
     idleMs: options.idleTimeoutSeconds * 1000,
     maxBufferedBytes: options.maxBackpressureBytes,
@@ -109,6 +107,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     (joined) => {
       if (!joined) return;
       live = true;
+      keeper.start();
       canary?.start().catch((err: unknown) => log.error({ err }, "canary could not start: readiness goes without it"));
       log.info({ host: options.host, port }, "edge listening");
     },
@@ -120,7 +119,7 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
     drained ??= (async () => {
       draining = true;
       uws.us_listen_socket_close(listenSocket);
-      clearInterval(heartbeat);
+      keeper.stop();
       sweep.stop();
       canary?.stop();
       await closeAllSpread(pool, metrics, log, options.drainSeconds);
@@ -146,14 +145,32 @@ function intakeFor(bus: BusSubscriber, hub: LocalHub, canary: Canary | undefined
   });
 }
 
-/** Marks this node alive every few seconds, and reaps the nodes that stopped. */
-function startHeartbeat(presence: Presence, log: Logger): NodeJS.Timeout {
-  return setInterval(() => {
-    presence.heartbeat().then(
-      (reaped) => reaped.length && log.info({ reaped }, "reaped dead nodes"),
-      (err: unknown) => log.warn({ err }, "heartbeat failed"),
-    );
-  }, HEARTBEAT_MS);
+/** What keeps this node present and proves deliveries reach it: the presence keeper and the canary. */
+function presenceGuards(
+  options: EdgeOptions,
+  deps: EdgeDeps,
+  parts: { pool: ConnectionPool<ClientSocket>; topics: TopicInterest; metrics: EdgeMetrics; log: Logger },
+): { keeper: PresenceKeeper; canary: Canary | undefined } {
+  const { pool, topics, metrics, log } = parts;
+  let canary: Canary | undefined;
+  const keeper = new PresenceKeeper(deps.presence, () => snapshotOf(pool, topics, canary), metrics, log);
+  if (options.canaryIntervalMs > 0) {
+    const onUnrouted = () => keeper.owe("canary");
+    const canaryParts = { bus: deps.canaryBus, presence: deps.presence, metrics, log, onUnrouted };
+    canary = new Canary(options.nodeId, canaryParts, options.canaryIntervalMs);
+  }
+  return { keeper, canary };
+}
+
+/** This node's own view of its interests: each user's connections (registered or registering), its topics, its canary. */
+function snapshotOf(pool: ConnectionPool<ClientSocket>, topics: TopicInterest, canary: Canary | undefined) {
+  const users = new Map<string, number>();
+  for (const conn of pool.all()) {
+    if (conn.presence === "none") continue;
+    users.set(conn.identity.userId, (users.get(conn.identity.userId) ?? 0) + 1);
+  }
+  if (canary?.started) users.set(canary.user, 1);
+  return { users, topics: [...topics.names()] };
 }
 
 /**
@@ -181,6 +198,7 @@ async function joinCluster(
 
 interface RouteParts {
   pool: ConnectionPool<ClientSocket>;
+  topics: TopicInterest;
   metrics: EdgeMetrics;
   log: Logger;
   /** Why upgrades are refused now, if they are. */
@@ -190,13 +208,8 @@ interface RouteParts {
 
 /** The WebSocket endpoint, the producer API and the ops endpoints. */
 function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, parts: RouteParts): void {
-  const { pool, metrics, log, refusing, ready } = parts;
+  const { pool, topics, metrics, log, refusing, ready } = parts;
   const guard = new Guard(metrics, log);
-  const topics = new TopicInterest(
-    (t) => deps.presence.addSubscriber(t),
-    (t) => deps.presence.removeSubscriber(t),
-    (err, topic) => log.warn({ err, topic }, "topic unregistration failed"),
-  );
   const handler = socketHandler({
     options,
     pool,

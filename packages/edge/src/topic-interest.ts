@@ -43,6 +43,11 @@ export class TopicInterest {
     this.unregister(topic).catch((err: unknown) => this.onError(err, topic));
   }
 
+  /** The topics this node is registered for (or registering). */
+  names(): IterableIterator<string> {
+    return this.topics.keys();
+  }
+
   get size(): number {
     return this.topics.size;
   }

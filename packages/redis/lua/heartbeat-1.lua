@@ -5,9 +5,15 @@
   ARGV[1]  node id
   ARGV[2]  liveness window (ms): returns the ids of nodes silent for longer than this
 
-  Returns the ids of dead nodes, for the caller to reap.
+  Returns {joined, dead node id, …}: joined is 1 when the node was not in the set (its
+  first beat, or Redis lost it, or another node reaped it as dead: its interests must be
+  restored), 0 otherwise; then the ids of dead nodes, for the caller to reap.
 ]]
 --- @include "now-ms"
 local now = nowMs()
-redis.call("ZADD", KEYS[1], now, ARGV[1])
-return redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", "(" .. (now - tonumber(ARGV[2])), "LIMIT", 0, 10)
+local joined = redis.call("ZADD", KEYS[1], now, ARGV[1])
+local out = { joined }
+for _, node in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", "(" .. (now - tonumber(ARGV[2])), "LIMIT", 0, 10)) do
+  table.insert(out, node)
+end
+return out

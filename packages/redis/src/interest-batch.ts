@@ -33,6 +33,11 @@ export class InterestBatch {
     });
   }
 
+  /** Sends what is gathered now, so that a command issued next lands after it. */
+  flush(): void {
+    this.send();
+  }
+
   private readonly send = (): void => {
     const batch = this.pending;
     if (batch.length === 0) return;

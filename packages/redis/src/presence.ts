@@ -1,4 +1,4 @@
-import type { Presence, UserPresence } from "@herald/routing";
+import type { Heartbeat, InterestSnapshot, Presence, UserPresence } from "@herald/routing";
 import { InterestBatch } from "./interest-batch.js";
 import type { Keys } from "./keys.js";
 import { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";
@@ -6,6 +6,7 @@ import { ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
 
 const REAP_BATCH = 500;
+const RESTORE_BATCH = 500;
 
 /**
  * `Presence` in Redis: per user and per topic a hash of node id -> count, per node an index
@@ -39,10 +40,23 @@ export class RedisPresence implements Presence {
     return this.interests.change("topic", topic, -1);
   }
 
-  async heartbeat(): Promise<string[]> {
-    const dead = await this.scripts.heartbeat(this.nodeId);
-    for (const node of dead) await this.reap(node);
-    return dead;
+  async heartbeat(): Promise<Heartbeat> {
+    const beat = await this.scripts.heartbeat(this.nodeId);
+    for (const node of beat.dead) await this.reap(node);
+    return beat;
+  }
+
+  async restore(snapshot: InterestSnapshot): Promise<void> {
+    // Changes already asked for go first, on this same connection: Redis applies them in order.
+    this.interests.flush();
+    const entries: { kind: "user" | "topic"; member: string; count: number }[] = [];
+    for (const [member, count] of snapshot.users) entries.push({ kind: "user", member, count });
+    for (const member of snapshot.topics) entries.push({ kind: "topic", member, count: 1 });
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < entries.length; i += RESTORE_BATCH) {
+      calls.push(this.scripts.setInterests(this.nodeId, entries.slice(i, i + RESTORE_BATCH)));
+    }
+    await Promise.all(calls);
   }
 
   /** Removes every interest a node holds (a dead node). */

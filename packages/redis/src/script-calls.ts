@@ -113,9 +113,25 @@ export class ScriptCalls {
     return counts.map(Number);
   }
 
-  /** heartbeat-1.lua: marks the node alive; resolves with the ids of nodes past the liveness window. */
-  heartbeat(nodeId: string): Promise<string[]> {
-    return this.redis.heraldHeartbeat(this.keys.nodes, nodeId, NODE_LIVENESS_MS);
+  /**
+   * heartbeat-1.lua: marks the node alive; resolves with whether it was missing from the
+   * live set (`joined`) and the ids of nodes past the liveness window.
+   */
+  async heartbeat(nodeId: string): Promise<{ joined: boolean; dead: string[] }> {
+    const [joined, ...dead] = await this.redis.heraldHeartbeat(this.keys.nodes, nodeId, NODE_LIVENESS_MS);
+    return { joined: Number(joined) === 1, dead: dead.map(String) };
+  }
+
+  /** set-interests-n.lua: overwrites a node's counts for these users and topics (0 removes one). */
+  async setInterests(nodeId: string, entries: readonly { kind: "user" | "topic"; member: string; count: number }[]) {
+    const keys: string[] = [];
+    const args: (string | number)[] = [nodeId];
+    for (const e of entries) {
+      if (e.kind === "user") keys.push(this.keys.presence(e.member), this.keys.nodeUsers(nodeId));
+      else keys.push(this.keys.topic(e.member), this.keys.nodeTopics(nodeId));
+      args.push(e.member, e.count);
+    }
+    await this.redis.heraldSetInterests(keys.length, ...keys, ...args);
   }
 
   /** reap-node-3.lua: removes up to `batch` of a dead node's interests; resolves with how many remain. */

@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 const SCRIPTS = {
   heraldReserveIds: "reserve-ids-n.lua",
   heraldInterests: "interests-n.lua",
+  heraldSetInterests: "set-interests-n.lua",
   heraldHeartbeat: "heartbeat-1.lua",
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
@@ -33,7 +34,8 @@ type Args = (string | number)[];
 export interface ScriptCommands {
   heraldReserveIds(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldInterests(numKeys: number, ...args: Args): Promise<number[]>;
-  heraldHeartbeat(k1: string, ...args: Args): Promise<string[]>;
+  heraldSetInterests(numKeys: number, ...args: Args): Promise<number>;
+  heraldHeartbeat(k1: string, ...args: Args): Promise<(number | string)[]>;
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
   heraldDeliver(numKeys: number, ...args: Args): Promise<number>;
 }

@@ -1,6 +1,6 @@
 import { encodeDelivery, LANES, type Lane, laneOf, type Priority } from "@herald/protocol";
 import type { Bus, BusHandlers, BusSubscriber, DeliveryBatch } from "./bus.js";
-import type { Presence, UserPresence } from "./presence.js";
+import type { Heartbeat, InterestSnapshot, Presence, UserPresence } from "./presence.js";
 
 type Counts = Map<string, Map<string, number>>;
 
@@ -59,7 +59,8 @@ export class MemoryRouting {
   }
 
   /** @internal Marks `nodeId` live; returns (and removes the interests of) nodes killed since they last beat. */
-  heartbeat(nodeId: string): string[] {
+  heartbeat(nodeId: string): Heartbeat {
+    const joined = !this.known.has(nodeId);
     this.live.add(nodeId);
     this.known.add(nodeId);
     const dead = [...this.known].filter((n) => !this.live.has(n));
@@ -67,7 +68,29 @@ export class MemoryRouting {
     const gone = new Set(dead);
     this.reap(this.users, gone);
     this.reap(this.topics, gone);
-    return dead;
+    return { joined, dead };
+  }
+
+  /** @internal Overwrites a node's interests with its own view. */
+  restore(nodeId: string, snapshot: InterestSnapshot): void {
+    for (const [user, count] of snapshot.users) this.set(this.users, user, nodeId, count);
+    for (const topic of snapshot.topics) this.set(this.topics, topic, nodeId, 1);
+  }
+
+  /** Forgets everything, as a Redis restarted without persistence. */
+  lose(): void {
+    this.users.clear();
+    this.topics.clear();
+    this.live.clear();
+    this.known.clear();
+  }
+
+  private set(table: Counts, member: string, nodeId: string, count: number): void {
+    const perNode = table.get(member) ?? new Map<string, number>();
+    table.set(member, perNode);
+    if (count > 0) perNode.set(nodeId, count);
+    else perNode.delete(nodeId);
+    if (perNode.size === 0) table.delete(member);
   }
 
   /** Removes the interests the `dead` nodes held. */
@@ -134,8 +157,11 @@ class MemoryPresence implements Presence {
   removeSubscriber(topic: string): Promise<number> {
     return this.later(() => this.routing.change("topic", topic, this.nodeId, -1));
   }
-  heartbeat(): Promise<string[]> {
+  heartbeat(): Promise<Heartbeat> {
     return this.later(() => this.routing.heartbeat(this.nodeId));
+  }
+  restore(snapshot: InterestSnapshot): Promise<void> {
+    return this.later(() => this.routing.restore(this.nodeId, snapshot));
   }
   lookup(user: string): Promise<UserPresence> {
     return this.later(() => this.routing.lookup(user));

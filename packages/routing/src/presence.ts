@@ -18,12 +18,34 @@ export interface UserPresence {
  * - Counts are per node: each call resolves with this node's new count for that user or topic.
  * - Liveness: a node counts only while it heartbeats (every few seconds); `heartbeat`
  *   also removes the interests of nodes that stopped, and returns their ids.
+ * - Healing: `heartbeat` says when this node was missing from the live set (Redis lost its
+ *   state, or other nodes found it dead while it could not beat): its interests are gone
+ *   then, and `restore` puts them back.
  */
 export interface Presence {
   addConnection(user: string): Promise<number>;
   removeConnection(user: string): Promise<number>;
   addSubscriber(topic: string): Promise<number>;
   removeSubscriber(topic: string): Promise<number>;
-  heartbeat(): Promise<string[]>;
+  heartbeat(): Promise<Heartbeat>;
+  /**
+   * Sets this node's interests to exactly `snapshot` (user -> its connections here; topics
+   * with subscribers here), overwriting what Redis holds: idempotent. Changes asked for
+   * before the call apply before it, changes asked for after apply on top of it.
+   */
+  restore(snapshot: InterestSnapshot): Promise<void>;
   lookup(user: string): Promise<UserPresence>;
+}
+
+export interface Heartbeat {
+  /** This node was not in the live set: its first beat, or its interests were lost. */
+  joined: boolean;
+  /** Nodes found dead (and reaped) by this beat. */
+  dead: string[];
+}
+
+/** What one node holds: each user's connections on it, and the topics it has subscribers for. */
+export interface InterestSnapshot {
+  users: ReadonlyMap<string, number>;
+  topics: Iterable<string>;
 }

@@ -160,7 +160,7 @@ export function routingConformance(name: string, create: () => Promise<RoutingFi
       await a.presence.addConnection(eve);
       await a.presence.addSubscriber(topic);
       await fixture.kill(a.id);
-      expect(await b.presence.heartbeat()).toContain(a.id);
+      expect((await b.presence.heartbeat()).dead).toContain(a.id);
       const unrouted = await bus.deliver({
         deliveries: [delivery("user", eve, "x"), delivery("topic", topic, "y")],
         priority: "normal",
@@ -168,7 +168,34 @@ export function routingConformance(name: string, create: () => Promise<RoutingFi
       });
       expect(unrouted).toBe(2);
       expect((await b.presence.lookup(eve)).online).toBe(false);
-      expect(await b.presence.heartbeat()).not.toContain(a.id); // reaped once
+      expect((await b.presence.heartbeat()).dead).not.toContain(a.id); // reaped once
+      expect((await a.presence.heartbeat()).joined).toBe(true); // a, back, finds itself gone: time to restore
+    });
+
+    it("restores a node's interests exactly, whatever Redis held, and applies later changes on top", async () => {
+      const a = await node(unique("a"));
+      const [fay, gus, topic] = [unique("fay"), unique("gus"), unique("room")];
+      await a.presence.addConnection(fay); // Redis says 1 ...
+      expect((await a.presence.heartbeat()).joined).toBe(false);
+      await a.presence.restore({
+        users: new Map([
+          [fay, 3],
+          [gus, 1],
+        ]),
+        topics: [topic],
+      }); // ... the node says 3
+      expect((await a.presence.lookup(fay)).connections).toBe(3);
+      await a.presence.restore({
+        users: new Map([
+          [fay, 3],
+          [gus, 1],
+        ]),
+        topics: [topic],
+      }); // idempotent
+      expect((await a.presence.lookup(fay)).connections).toBe(3);
+      expect(await a.presence.removeConnection(fay)).toBe(2);
+      expect(await bus.deliver({ deliveries: [delivery("topic", topic, "t")], priority: "low", release: 0 })).toBe(0);
+      expect((await a.presence.lookup(gus)).online).toBe(true);
     });
 
     it("holds a paused lane's payloads until it resumes, in order, while the other lane flows", async () => {
