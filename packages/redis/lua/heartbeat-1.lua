@@ -7,13 +7,18 @@
 
   Returns {joined, dead node id, …}: joined is 1 when the node was not in the set (its
   first beat, or Redis lost it, or another node reaped it as dead: its interests must be
-  restored), 0 otherwise; then the ids of dead nodes, for the caller to reap.
+  restored), 0 otherwise; then the ids of dead nodes, for the caller to reap. A node that was
+  itself silent past the window reaps no one this beat: the silence was most likely Redis's
+  (paused, or unreachable from every node), and the others get one window to beat again.
 ]]
 --- @include "now-ms"
 local now = nowMs()
+local window = tonumber(ARGV[2])
+local previous = redis.call("ZSCORE", KEYS[1], ARGV[1])
 local joined = redis.call("ZADD", KEYS[1], now, ARGV[1])
 local out = { joined }
-for _, node in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", "(" .. (now - tonumber(ARGV[2])), "LIMIT", 0, 10)) do
+if previous and tonumber(previous) < now - window then return out end
+for _, node in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", "(" .. (now - window), "LIMIT", 0, 10)) do
   table.insert(out, node)
 end
 return out

@@ -17,6 +17,8 @@ const RESTORE_BATCH = 500;
 export class RedisPresence implements Presence {
   private readonly scripts: ScriptCalls;
   private readonly interests: InterestBatch;
+  /** The connection came back since the last beat: a restart or failover may have lost what it held. */
+  private reconnected = false;
 
   constructor(
     private readonly redis: ScriptedRedis,
@@ -25,6 +27,10 @@ export class RedisPresence implements Presence {
   ) {
     this.scripts = new ScriptCalls(redis, keys);
     this.interests = new InterestBatch(this.scripts, nodeId);
+    let readies = redis.status === "ready" ? 1 : 0;
+    redis.on("ready", () => {
+      if (++readies > 1) this.reconnected = true;
+    });
   }
 
   addConnection(user: string): Promise<number> {
@@ -40,10 +46,13 @@ export class RedisPresence implements Presence {
     return this.interests.change("topic", topic, -1);
   }
 
+  /** `joined` also when the connection to Redis came back since the last beat (see `reconnected`). */
   async heartbeat(): Promise<Heartbeat> {
+    const reconnected = this.reconnected;
+    this.reconnected = false;
     const beat = await this.scripts.heartbeat(this.nodeId);
     for (const node of beat.dead) await this.reap(node);
-    return beat;
+    return { joined: beat.joined || reconnected, dead: beat.dead };
   }
 
   async restore(snapshot: InterestSnapshot): Promise<void> {

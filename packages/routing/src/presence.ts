@@ -38,7 +38,10 @@ export interface Presence {
 }
 
 export interface Heartbeat {
-  /** This node was not in the live set: its first beat, or its interests were lost. */
+  /**
+   * This node's interests may be gone: it was not in the live set (its first beat, Redis lost
+   * it, or other nodes reaped it), or its connection to Redis came back since the last beat.
+   */
   joined: boolean;
   /** Nodes found dead (and reaped) by this beat. */
   dead: string[];
