@@ -3,6 +3,7 @@
 //   npm run bench                 quick (a few minutes): fewer sizes and rates, 3 s per point
 //   npm run bench -- --full       every scenario at every size, 10 s per point
 //   npm run bench -- --only targeted,broadcast   --no-peers   --smoke
+//   npm run bench -- --soak [--minutes N]   minutes of traffic with churning connections: RSS and heap slopes
 // Prints a table per scenario; writes docs/bench/<quick|full>.json and an SVG chart per scenario.
 import { existsSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -13,6 +14,13 @@ import { installPeers } from "./peers/install.mjs";
 stopDescendantsOnExit();
 
 const args = process.argv.slice(2);
+if (args.includes("--soak")) {
+  const { default: soak } = await import("./soak.mjs");
+  const at = args.indexOf("--minutes");
+  const minutes = at >= 0 ? Number(args[at + 1]) : 5;
+  await soak({ minutes, log: (line) => console.log(line) });
+  process.exit(0);
+}
 const full = args.includes("--full");
 const smoke = args.includes("--smoke");
 const noPeers = args.includes("--no-peers") || smoke;

@@ -6,25 +6,26 @@
 
   KEYS[1]  nodes zset        node id -> last heartbeat (ms)
   KEYS[2]  pending counter   decremented by ARGV[2]
-  KEYS[3…] interest hashes   one per destination (a user's presence or a topic's subscribers)
+  KEYS[3]  stall marker      see includes/live-since.lua
+  KEYS[4…] interest hashes   one per destination (a user's presence or a topic's subscribers)
 
   ARGV[1]  liveness window   ms since its last heartbeat after which a node is dead
   ARGV[2]  pending release   messages of this batch now finished (0: none)
   ARGV[3]  node channel prefix   the node id is appended
   ARGV[4]  broadcast channel
   ARGV[5]  broadcast lines   "" when none
-  ARGV[6…] lines             one per destination, aligned with KEYS[3…], "\n"-joined
+  ARGV[6…] lines             one per destination, aligned with KEYS[4…], "\n"-joined
 
   Returns the number of destinations no live node holds.
 ]]
---- @include "now-ms"
-local oldest = nowMs() - tonumber(ARGV[1])
+--- @include "live-since"
+local oldest = liveSince(KEYS[1], KEYS[3], tonumber(ARGV[1]))
 local live = {}
 local perNode = {}
 local order = {}
 local unrouted = 0
-for i = 3, #KEYS do
-  local lines = ARGV[i + 3]
+for i = 4, #KEYS do
+  local lines = ARGV[i + 2]
   local routed = false
   for _, node in ipairs(redis.call("HKEYS", KEYS[i])) do
     local ok = live[node]

@@ -44,6 +44,10 @@ export class Keys {
   get nodes(): string {
     return `${this.tag}:nodes`;
   }
+  /** String, expiring: set for one liveness window after Redis stalled (see lua/includes/live-since.lua). */
+  get stall(): string {
+    return `${this.tag}:stall`;
+  }
   /** Set: users a node holds connections for (so a dead node can be reaped). */
   nodeUsers(nodeId: string): string {
     return `${this.tag}:node:${nodeId}:users`;

@@ -32,33 +32,48 @@ export function freePort(): Promise<number> {
  * `noeviction` policy BullMQ needs. Used by `herald all` in dev mode and by the tests.
  * Pass `port` to restart a server on the port it had.
  */
-export async function startLocalRedis(opts: { binary?: string; port?: number } = {}): Promise<LocalRedis> {
+export async function startLocalRedis(
+  opts: {
+    binary?: string;
+    port?: number;
+    /** Keep an AOF (appendfsync everysec) in this directory, kept on stop: a restart on it recovers. */
+    aofDir?: string;
+  } = {},
+): Promise<LocalRedis> {
   const binary = opts.binary ?? "redis-server";
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = opts.port ?? (await freePort());
-    const dir = mkdtempSync(join(tmpdir(), "herald-redis-"));
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-    args.push("--dir", dir, "--maxmemory-policy", "noeviction", "--loglevel", "warning");
-    // An edge that falls behind is disconnected by Redis past this buffer, losing what was
-    // published to it meanwhile; Redis's default (32 MB, or 8 MB for 60 s) is too tight for
-    // bursts (see infra/redis/redis.conf).
-    args.push("--client-output-buffer-limit", "pubsub 256mb 128mb 60");
-    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const dir = opts.aofDir ?? mkdtempSync(join(tmpdir(), "herald-redis-"));
+    const child = spawn(binary, serverArgs(port, dir, opts.aofDir !== undefined), {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     try {
       await waitForServer(child, port);
-      return handle(child, port, dir);
+      return handle(child, port, opts.aofDir ? undefined : dir);
     } catch (err) {
       lastError = err;
       child.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
+      if (!opts.aofDir) rmSync(dir, { recursive: true, force: true });
       if ((err as NodeJS.ErrnoException).code === "ENOENT") break;
     }
   }
   throw lastError;
 }
 
-function handle(child: ChildProcess, port: number, dir: string): LocalRedis {
+function serverArgs(port: number, dir: string, aof: boolean): string[] {
+  const persistence = aof ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"];
+  return [
+    ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence],
+    ...["--dir", dir, "--maxmemory-policy", "noeviction", "--loglevel", "warning"],
+    // An edge that falls behind is disconnected by Redis past this buffer, losing what was
+    // published to it meanwhile; Redis's default is too tight for bursts (infra/redis/redis.conf).
+    ...["--client-output-buffer-limit", "pubsub 256mb 128mb 60"],
+  ];
+}
+
+/** `dir`: the temp dir to remove on stop (undefined: a caller's AOF dir, kept). */
+function handle(child: ChildProcess, port: number, dir: string | undefined): LocalRedis {
   let stopped: Promise<void> | undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -66,14 +81,14 @@ function handle(child: ChildProcess, port: number, dir: string): LocalRedis {
     pid: child.pid as number,
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
     stop(hard = false) {
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill(hard ? "SIGKILL" : "SIGTERM");
-      }).finally(() => rmSync(dir, { recursive: true, force: true }));
+      }).finally(() => dir && rmSync(dir, { recursive: true, force: true }));
       return stopped;
     },
   };

@@ -83,7 +83,7 @@ export class ScriptCalls {
     broadcastLines: string,
     release: number,
   ): Promise<number> {
-    const keys = [this.keys.nodes, this.keys.pending(priority)];
+    const keys = [this.keys.nodes, this.keys.pending(priority), this.keys.stall];
     const lines: string[] = [];
     for (const d of destinations) {
       keys.push(d.kind === "user" ? this.keys.presence(d.target) : this.keys.topic(d.target));
@@ -114,11 +114,16 @@ export class ScriptCalls {
   }
 
   /**
-   * heartbeat-1.lua: marks the node alive; resolves with whether it was missing from the
+   * heartbeat-2.lua: marks the node alive; resolves with whether it was missing from the
    * live set (`joined`) and the ids of nodes past the liveness window.
    */
   async heartbeat(nodeId: string): Promise<{ joined: boolean; dead: string[] }> {
-    const [joined, ...dead] = await this.redis.heraldHeartbeat(this.keys.nodes, nodeId, NODE_LIVENESS_MS);
+    const [joined, ...dead] = await this.redis.heraldHeartbeat(
+      this.keys.nodes,
+      this.keys.stall,
+      nodeId,
+      NODE_LIVENESS_MS,
+    );
     return { joined: Number(joined) === 1, dead: dead.map(String) };
   }
 

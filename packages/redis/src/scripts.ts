@@ -9,7 +9,7 @@ const SCRIPTS = {
   heraldReserveIds: "reserve-ids-n.lua",
   heraldInterests: "interests-n.lua",
   heraldSetInterests: "set-interests-n.lua",
-  heraldHeartbeat: "heartbeat-1.lua",
+  heraldHeartbeat: "heartbeat-2.lua",
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
 } as const;
@@ -35,7 +35,7 @@ export interface ScriptCommands {
   heraldReserveIds(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldInterests(numKeys: number, ...args: Args): Promise<number[]>;
   heraldSetInterests(numKeys: number, ...args: Args): Promise<number>;
-  heraldHeartbeat(k1: string, ...args: Args): Promise<(number | string)[]>;
+  heraldHeartbeat(k1: string, k2: string, ...args: Args): Promise<(number | string)[]>;
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
   heraldDeliver(numKeys: number, ...args: Args): Promise<number>;
 }

@@ -111,7 +111,10 @@ process.on("message", async (m) => {
       while (next < m.users.length) {
         const i = next++;
         try {
-          sockets.push(await openOne(specs[i], ports[i % ports.length]));
+          const port = ports[i % ports.length];
+          const client = await openOne(specs[i], port);
+          client.reopen = () => openOne(specs[i], port);
+          sockets.push(client);
         } catch (err) {
           failed++;
           if (failed <= 3) process.stderr.write(`fleet: connect failed: ${err.message}\n`);
@@ -134,6 +137,23 @@ process.on("message", async (m) => {
       hist: toHdr(counts),
       critical: toHdr(criticalCounts),
     });
+  } else if (m.cmd === "churn") {
+    // Closes `count` connections and opens them again (same users), as clients that come and go.
+    let churned = 0;
+    for (let k = 0; k < m.count && sockets.length > 0; k++) {
+      const at = Math.floor(Math.random() * sockets.length);
+      const old = sockets[at];
+      old.close();
+      try {
+        const fresh = await old.reopen();
+        fresh.reopen = old.reopen;
+        sockets[at] = fresh;
+        churned++;
+      } catch (err) {
+        process.stderr.write(`fleet: reconnect failed: ${err.message}\n`);
+      }
+    }
+    process.send({ type: "churned", churned });
   } else if (m.cmd === "exit") {
     for (const s of sockets) s.close();
     process.exit(0);

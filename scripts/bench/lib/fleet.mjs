@@ -36,6 +36,17 @@ export class Fleet {
     return { opened, failed, ms: Date.now() - started };
   }
 
+  /** Closes and reopens `count` connections per load-generator process; resolves with how many came back. */
+  async churn(count) {
+    const replies = await Promise.all(
+      this.children.map((c) => {
+        c.send({ cmd: "churn", count });
+        return once(c, "churned");
+      }),
+    );
+    return replies.reduce((s, r) => s + r.churned, 0);
+  }
+
   async reset() {
     await Promise.all(
       this.children.map((c) => {

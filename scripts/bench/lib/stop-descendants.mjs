@@ -31,12 +31,12 @@ export function stopDescendants() {
 }
 
 /** Stops every descendant on any way out: a normal exit, an uncaught error, SIGINT or SIGTERM. */
-export function stopDescendantsOnExit(log = console.error) {
+export function stopDescendantsOnExit(name = "bench", log = console.error) {
   process.on("exit", () => stopDescendants());
   const fail = (err) => {
-    log(`bench: ${err?.stack ?? err}`);
+    log(`${name}: ${err?.stack ?? err}`);
     const n = stopDescendants();
-    if (n) log(`bench: stopped ${n} process(es) it had started`);
+    if (n) log(`${name}: stopped ${n} process(es) it had started`);
     process.exit(1);
   };
   process.on("uncaughtException", fail);
@@ -47,7 +47,7 @@ export function stopDescendantsOnExit(log = console.error) {
   ]) {
     process.on(signal, () => {
       const n = stopDescendants();
-      log(`bench: ${signal}: stopped ${n} process(es) it had started`);
+      log(`${name}: ${signal}: stopped ${n} process(es) it had started`);
       process.exit(code);
     });
   }

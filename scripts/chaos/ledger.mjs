@@ -1,0 +1,94 @@
+// The chaos run's accounting: which accepted messages each client should have, what it got,
+// and how each fault fared. Pure functions over what the run recorded.
+
+/**
+ * Whether a client was connected (past `welcome`) when a message was sent and stayed so to the
+ * end: only then must it have the message, as this version has no replay.
+ */
+export function connectedThroughout(client, from, to) {
+  const welcomed = client.opens.filter((t) => t <= from).at(-1);
+  if (welcomed === undefined) return false;
+  return !client.closes.some((t) => t >= welcomed && t <= to);
+}
+
+/** Why an accepted message did not reach its client, or "delivered". */
+export function outcome(message, client, faults, runEnd) {
+  if (client.received.has(message.id)) return "delivered";
+  if (!connectedThroughout(client, message.postStart, runEnd)) return "missed while reconnecting";
+  const inAofWindow = faults.some(
+    (f) => f.kind === "redis-kill" && message.acceptedAt >= f.at - AOF_WINDOW_MS && message.acceptedAt <= f.at,
+  );
+  return inAofWindow ? "in the AOF window" : "lost";
+}
+
+/** appendfsync everysec: Redis may lose up to about a second of writes when killed (and a margin for the fsync's timing). */
+export const AOF_WINDOW_MS = 1500;
+
+/** One row per phase: steady state, then each fault until the next (gaps measured while the producer ran). */
+export function phases(messages, clients, faults, runEnd, producedUntil) {
+  const bounds = [{ name: "steady", at: 0 }, ...faults.map((f) => ({ name: f.name, at: f.at }))];
+  const deliveries = clients.flatMap((c) => [...c.firstReceipt.values()]).sort((a, b) => a - b);
+  return bounds.map((b, i) => {
+    const end = bounds[i + 1]?.at ?? runEnd;
+    const inPhase = messages.filter((m) => m.postStart >= b.at && m.postStart < end);
+    const row = {
+      phase: b.name,
+      sent: inPhase.length,
+      accepted: 0,
+      delivered: 0,
+      missedReconnecting: 0,
+      aofWindow: 0,
+      lost: 0,
+      duplicates: 0,
+    };
+    for (const m of inPhase) {
+      if (m.status !== 202) continue;
+      row.accepted++;
+      const client = clients[m.client];
+      const o = outcome(m, client, faults, runEnd);
+      if (o === "delivered") row.delivered++;
+      else if (o === "missed while reconnecting") row.missedReconnecting++;
+      else if (o === "in the AOF window") row.aofWindow++;
+      else row.lost++;
+      row.duplicates += Math.max(0, (client.received.get(m.id) ?? 0) - 1);
+    }
+    row.maxGapMs = maxGap(deliveries, b.at, Math.min(end, producedUntil));
+    row.recoveryMs = i === 0 ? 0 : recovery(inPhase, clients, b.at);
+    return row;
+  });
+}
+
+/** Longest time without any delivery to any client within [from, to). */
+function maxGap(sortedTimes, from, to) {
+  let last = from;
+  let gap = 0;
+  for (const t of sortedTimes) {
+    if (t < from) continue;
+    if (t >= to) break;
+    gap = Math.max(gap, t - last);
+    last = t;
+  }
+  return Math.max(gap, to - last);
+}
+
+/** From the fault to the first delivery of a message sent after it (-1: none arrived). */
+function recovery(inPhase, clients, faultAt) {
+  let first = Number.POSITIVE_INFINITY;
+  for (const m of inPhase) {
+    if (m.status !== 202) continue;
+    const t = clients[m.client].firstReceipt.get(m.id);
+    if (t !== undefined) first = Math.min(first, t);
+  }
+  return Number.isFinite(first) ? first - faultAt : -1;
+}
+
+export function table(rows) {
+  const head =
+    "| phase | sent | accepted (202) | delivered | missed while reconnecting | in the AOF window | lost | duplicates | max delivery gap | recovery |";
+  const line = "|---|---|---|---|---|---|---|---|---|---|";
+  const body = rows.map(
+    (r) =>
+      `| ${r.phase} | ${r.sent} | ${r.accepted} | ${r.delivered} | ${r.missedReconnecting} | ${r.aofWindow} | ${r.lost} | ${r.duplicates} | ${(r.maxGapMs / 1000).toFixed(1)} s | ${r.recoveryMs < 0 ? "none" : `${(r.recoveryMs / 1000).toFixed(1)} s`} |`,
+  );
+  return [head, line, ...body].join("\n");
+}
