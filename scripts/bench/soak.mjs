@@ -24,6 +24,17 @@ function slope(points) {
   return den === 0 ? 0 : num / den;
 }
 
+/** The lowest value of each whole minute of samples. */
+function floors(samples, key) {
+  const byMinute = new Map();
+  for (const s of samples) {
+    const m = Math.floor(s.at);
+    const low = byMinute.get(m);
+    if (!low || s[key] < low.value) byMinute.set(m, { at: m + 0.5, value: s[key] });
+  }
+  return [...byMinute.values()];
+}
+
 async function heapUsed(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return Number(/^nodejs_heap_size_used_bytes\{[^}]*\} (\S+)/m.exec(text)?.[1] ?? 0);
@@ -63,11 +74,14 @@ export default async function soak({ minutes = 5, log }) {
       );
     }
     await traffic;
+    const { frames } = await fleet.report();
+    log(`soak: ${frames} messages delivered, ${Math.round(frames / (minutes * 60))}/s on average`);
   } finally {
     await fleet.stop();
     await sys.stop();
   }
   // Warm-up: the first fifth of the run (pools, JIT, the young generation) is left out of the slope.
+  // The heap saws up and down with every collection: its floor per minute is what would grow.
   const rows = procs.map((p) => {
     const steady = samples[p.name].slice(Math.floor(samples[p.name].length / 5));
     return {
@@ -75,13 +89,13 @@ export default async function soak({ minutes = 5, log }) {
       process: p.name,
       minutes,
       rssSlopeMiBPerMin: slope(steady.map((s) => ({ x: s.at, y: s.rss / 2 ** 20 }))),
-      heapSlopeMiBPerMin: slope(steady.map((s) => ({ x: s.at, y: s.heap / 2 ** 20 }))),
+      heapFloorSlopeMiBPerMin: slope(floors(steady, "heap").map((f) => ({ x: f.at, y: f.value / 2 ** 20 }))),
       rssEndMiB: (steady.at(-1)?.rss ?? 0) / 2 ** 20,
     };
   });
   for (const r of rows) {
     log(
-      `soak ${r.process}: RSS ${r.rssEndMiB.toFixed(0)} MiB at the end, slope after warm-up ${r.rssSlopeMiBPerMin.toFixed(2)} MiB/min RSS, ${r.heapSlopeMiBPerMin.toFixed(2)} MiB/min heap`,
+      `soak ${r.process}: RSS ${r.rssEndMiB.toFixed(0)} MiB at the end; slope after warm-up: RSS ${r.rssSlopeMiBPerMin.toFixed(2)} MiB/min, heap floor ${r.heapFloorSlopeMiBPerMin.toFixed(2)} MiB/min`,
     );
   }
   return rows;

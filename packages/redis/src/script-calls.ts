@@ -102,15 +102,24 @@ export class ScriptCalls {
 
   /** interests-n.lua: a node's interest changes, applied in order; resolves with each new count. */
   async interests(nodeId: string, changes: readonly InterestChange[]): Promise<number[]> {
-    const keys: string[] = [];
-    const args: (string | number)[] = [nodeId];
-    for (const c of changes) {
-      if (c.kind === "user") keys.push(this.keys.presence(c.member), this.keys.nodeUsers(nodeId));
-      else keys.push(this.keys.topic(c.member), this.keys.nodeTopics(nodeId));
-      args.push(c.member, c.delta);
-    }
+    const { keys, args } = this.interestArgs(
+      nodeId,
+      changes.map((c) => ({ ...c, value: c.delta })),
+    );
     const counts = await this.redis.heraldInterests(keys.length, ...keys, ...args);
     return counts.map(Number);
+  }
+
+  /** KEYS and ARGV of the interest scripts: per entry its hash and the node's index; the member and a value. */
+  private interestArgs(nodeId: string, entries: readonly { kind: "user" | "topic"; member: string; value: number }[]) {
+    const keys: string[] = [];
+    const args: (string | number)[] = [nodeId];
+    for (const e of entries) {
+      if (e.kind === "user") keys.push(this.keys.presence(e.member), this.keys.nodeUsers(nodeId));
+      else keys.push(this.keys.topic(e.member), this.keys.nodeTopics(nodeId));
+      args.push(e.member, e.value);
+    }
+    return { keys, args };
   }
 
   /**
@@ -129,13 +138,10 @@ export class ScriptCalls {
 
   /** set-interests-n.lua: overwrites a node's counts for these users and topics (0 removes one). */
   async setInterests(nodeId: string, entries: readonly { kind: "user" | "topic"; member: string; count: number }[]) {
-    const keys: string[] = [];
-    const args: (string | number)[] = [nodeId];
-    for (const e of entries) {
-      if (e.kind === "user") keys.push(this.keys.presence(e.member), this.keys.nodeUsers(nodeId));
-      else keys.push(this.keys.topic(e.member), this.keys.nodeTopics(nodeId));
-      args.push(e.member, e.count);
-    }
+    const { keys, args } = this.interestArgs(
+      nodeId,
+      entries.map((e) => ({ ...e, value: e.count })),
+    );
     await this.redis.heraldSetInterests(keys.length, ...keys, ...args);
   }
 
