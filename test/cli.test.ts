@@ -153,6 +153,14 @@ describe("herald CLI start-up", () => {
     await waitFor(() => !alive(started.pid), "the private redis-server to be gone");
   });
 
+  it("takes its private redis-server down with it when it is SIGKILLed", async () => {
+    const all = await startHerald("all", { HERALD_DEV_REDIS: "private", HERALD_PREFIX: "clitest5" });
+    const started = all.logs.find((l) => /started a private redis-server/.test(l.msg));
+    expect(started?.pid).toBeGreaterThan(0);
+    await all.stop("SIGKILL");
+    await waitFor(() => !alive(started?.pid as number), "the private redis-server to be gone");
+  });
+
   it("says how to get Redis when a private one is needed and no redis-server is on the PATH", async () => {
     const err = await run(process.execPath, [cli, "all"], {
       env: { PATH: "/nonexistent", HERALD_DEV_REDIS: "private" },

@@ -7,7 +7,7 @@ import { withoutPassword } from "./config/load-config.js";
 /**
  * Dev mode with REDIS_URL unset: uses the Redis at the default `url` if it answers (and
  * `mode` is "auto"); otherwise starts a private `redis-server` from the PATH, stopped when
- * this process exits however it exits; otherwise fails with a message that says how to get
+ * this process exits however it exits (SIGKILL too, where setpriv exists); otherwise fails with a message that says how to get
  * Redis. A REDIS_URL that was set never comes here: it is used as it is, answering or not.
  */
 export async function provisionRedis(
@@ -17,7 +17,7 @@ export async function provisionRedis(
 ): Promise<{ url: string; local?: LocalRedis }> {
   if (mode === "auto" && (await redisReachable(url))) return { url };
   try {
-    const local = await startLocalRedis();
+    const local = await startLocalRedis({ dieWithParent: true });
     process.once("exit", () => local.kill());
     const why = mode === "private" ? "HERALD_DEV_REDIS=private" : `no Redis at ${withoutPassword(url)}`;
     log.warn({ url: local.url, pid: local.pid }, `${why}: started a private redis-server (loopback, no persistence)`);

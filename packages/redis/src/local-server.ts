@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +38,11 @@ export async function startLocalRedis(
     port?: number;
     /** Keep an AOF (appendfsync everysec) in this directory, kept on stop: a restart on it recovers. */
     aofDir?: string;
+    /**
+     * Have the kernel kill the server when this process dies, however it dies (SIGKILL too),
+     * through util-linux's `setpriv --pdeathsig` where it exists (Linux).
+     */
+    dieWithParent?: boolean;
   } = {},
 ): Promise<LocalRedis> {
   const binary = opts.binary ?? "redis-server";
@@ -45,9 +50,10 @@ export async function startLocalRedis(
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = opts.port ?? (await freePort());
     const dir = opts.aofDir ?? mkdtempSync(join(tmpdir(), "herald-redis-"));
-    const child = spawn(binary, serverArgs(port, dir, opts.aofDir !== undefined), {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const args = serverArgs(port, dir, opts.aofDir !== undefined);
+    const [command, argv] =
+      opts.dieWithParent && SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, args];
+    const child = spawn(command, argv, { stdio: ["ignore", "ignore", "pipe"] });
     try {
       await waitForServer(child, port);
       return handle(child, port, opts.aofDir ? undefined : dir);
@@ -60,6 +66,9 @@ export async function startLocalRedis(
   }
   throw lastError;
 }
+
+/** util-linux's setpriv, where it is installed: it sets the parent-death signal, then execs. */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
 
 function serverArgs(port: number, dir: string, aof: boolean): string[] {
   const persistence = aof ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"];
@@ -104,7 +113,10 @@ async function waitForServer(child: ChildProcess, port: number): Promise<void> {
     exited = e;
   });
   child.once("exit", (code) => {
-    exited ??= new Error(`redis-server exited with ${code}: ${stderr.trim()}`);
+    // 127: setpriv (or a shell) found no redis-server to run: the same as spawn's ENOENT.
+    exited ??= Object.assign(new Error(`redis-server exited with ${code}: ${stderr.trim()}`), {
+      code: code === 127 ? "ENOENT" : undefined,
+    });
   });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
