@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   dataProblem,
@@ -7,6 +8,7 @@ import {
   MAX_FANOUT_BYTES,
   MAX_MESSAGES_PER_REQUEST,
   parseMessages,
+  targetSchema,
 } from "./message.js";
 
 describe("parseMessages", () => {
@@ -103,5 +105,27 @@ describe("bounded fan-out", () => {
       problems: [{ field: "data" }],
     });
     expect(MAX_FANOUT_BYTES).toBeGreaterThan(MAX_DATA_BYTES);
+  });
+});
+
+describe("the worker's check of a target", () => {
+  it("accepts exactly what the producer schema accepts", () => {
+    const good = { id: "0mwxvcmom0000", event: "ok", data: null, priority: "normal", ts: 1 };
+    const userId = fc.oneof(fc.string({ maxLength: 5 }), fc.constantFrom("ann", "a\tb", "", "x".repeat(257)));
+    const target = fc.oneof(
+      fc.record({ user: userId }),
+      fc.record({ users: fc.array(userId, { maxLength: 3 }) }),
+      fc.record({ channel: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom("room:1", "user:x", "broadcast")) }),
+      fc.record({ broadcast: fc.oneof(fc.constant(true), fc.anything()) }),
+      fc.record({ user: userId, channel: fc.string() }),
+      fc.anything(),
+    );
+    fc.assert(
+      fc.property(target, (to) => {
+        const schema = targetSchema.safeParse(to).success;
+        expect(envelopeProblem({ ...good, to }) === undefined).toBe(schema);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
