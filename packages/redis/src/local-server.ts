@@ -50,9 +50,7 @@ export async function startLocalRedis(
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = opts.port ?? (await freePort());
     const dir = opts.aofDir ?? mkdtempSync(join(tmpdir(), "herald-redis-"));
-    const args = serverArgs(port, dir, opts.aofDir !== undefined);
-    const [command, argv] =
-      opts.dieWithParent && SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, args];
+    const [command, argv] = commandLine(binary, serverArgs(port, dir, opts.aofDir !== undefined), opts.dieWithParent);
     const child = spawn(command, argv, { stdio: ["ignore", "ignore", "pipe"] });
     try {
       await waitForServer(child, port);
@@ -69,6 +67,11 @@ export async function startLocalRedis(
 
 /** util-linux's setpriv, where it is installed: it sets the parent-death signal, then execs. */
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+
+/** The server's command line, under setpriv when it must die with this process (and setpriv exists). */
+function commandLine(binary: string, args: string[], dieWithParent = false): [string, string[]] {
+  return dieWithParent && SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, args];
+}
 
 function serverArgs(port: number, dir: string, aof: boolean): string[] {
   const persistence = aof ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"];
