@@ -1,5 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
+/** Where the pacer reads the time (ms) and waits. */
+export interface PacerClock {
+  now(): number;
+  sleep(ms: number): Promise<unknown>;
+}
+
+const REAL_CLOCK: PacerClock = { now: () => performance.now(), sleep };
+
 /** Longest rest owed at any time, however long the bulk jobs ran (a slow handler's wait counts). */
 const MAX_REST_MS = 100;
 
@@ -17,10 +25,14 @@ export class BulkPacer {
   /** When the next bulk job may start (performance.now() ms). */
   private restUntil = 0;
 
-  /** `share` in (0, 1]; 1 never rests. `onRest` hears of each rest taken, in ms. */
+  /**
+   * `share` in (0, 1]; 1 never rests. `onRest` hears of each rest taken, in ms. `clock` is
+   * where time is read and waited for (tests pass one whose waits move it at once).
+   */
   constructor(
     share: number,
-    private readonly onRest: (ms: number) => void = () => undefined,
+    private readonly onRest: (ms: number) => void,
+    private readonly clock: PacerClock = REAL_CLOCK,
   ) {
     if (!(share > 0 && share <= 1)) throw new RangeError(`bulk share must be in (0, 1], got ${share}`);
     this.restPerMs = 1 / share - 1;
@@ -28,21 +40,21 @@ export class BulkPacer {
 
   /** Resolves when the next bulk job may start. */
   async turn(): Promise<void> {
-    const wait = this.restUntil - performance.now();
+    const wait = this.restUntil - this.clock.now();
     if (wait <= 0) return;
-    await sleep(wait);
+    await this.clock.sleep(wait);
     this.onRest(wait);
   }
 
   /** Records a bulk job that ran `ms` while urgent work flowed. */
   ran(ms: number): void {
     if (this.restPerMs === 0) return;
-    const now = performance.now();
+    const now = this.clock.now();
     this.restUntil = Math.min(Math.max(this.restUntil, now) + ms * this.restPerMs, now + MAX_REST_MS);
   }
 
   /** How long the next bulk job would wait now, ms (for tests). */
   get owed(): number {
-    return Math.max(0, this.restUntil - performance.now());
+    return Math.max(0, this.restUntil - this.clock.now());
   }
 }
