@@ -23,7 +23,8 @@ routingConformance("Redis", async () => {
   };
   const commands = defineScripts(connect("commands"));
   return {
-    presence: (nodeId) => new RedisPresence(commands, keys, nodeId),
+    // One command connection per node, as each edge has its own.
+    presence: (nodeId) => new RedisPresence(defineScripts(connect(`commands-${nodeId}`)), keys, nodeId),
     subscriber: (nodeId) =>
       new RedisBusSubscriber(
         keys,
