@@ -1,4 +1,5 @@
 import { freePort, type LocalRedis, startHerald, startLocalRedis } from "@herald/testkit";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let redis: LocalRedis;
@@ -45,6 +46,25 @@ describe("what a node exposes, and where", () => {
       await expect(fetch(`http://127.0.0.1:${worker.port}/healthz`)).rejects.toThrow();
     } finally {
       await worker.stop("SIGTERM");
+    }
+  });
+});
+
+describe("Redis settings Herald's promises need", () => {
+  it("warns at start-up when Redis may evict (maxmemory-policy is not noeviction), and not when it may not", async () => {
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config("SET", "maxmemory-policy", "allkeys-lru");
+      const evicting = await startHerald("worker", { REDIS_URL: redis.url, HERALD_PREFIX: "settings" });
+      await evicting.waitForLog((l) => /maxmemory-policy is not noeviction/.test(l.msg), "the eviction warning");
+      await evicting.stop("SIGTERM");
+      await admin.config("SET", "maxmemory-policy", "noeviction");
+      const safe = await startHerald("worker", { REDIS_URL: redis.url, HERALD_PREFIX: "settings" });
+      await safe.waitForLog((l) => l.msg === "worker running", "the worker running");
+      expect(safe.logs.some((l) => /maxmemory-policy/.test(l.msg))).toBe(false);
+      await safe.stop("SIGTERM");
+    } finally {
+      admin.disconnect();
     }
   });
 });

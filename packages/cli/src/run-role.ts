@@ -26,6 +26,7 @@ import type { Redis } from "ioredis";
 import { type Config, enqueuerOptions } from "./config/load-config.js";
 import { generateSecret, provisionRedis, signToken } from "./dev-mode.js";
 import { loadHandlers } from "./load-handlers.js";
+import { checkRedisSettings } from "./redis-checks.js";
 
 /** What every role of one process shares: its config, logger, registry, keys and Redis connections. */
 interface Process {
@@ -75,6 +76,7 @@ export async function runRole(config: Config): Promise<void> {
   const commands = defineScripts(proc.connect("commands", { failFast: runsEdge && !runsWorker }));
   const pending = new PendingCount(commands, proc.keys);
   reportPending(proc, pending);
+  checkRedisSettings(commands, log);
   // The edge first: it binds at once and answers /readyz (503) while Redis is out of reach;
   // the worker's start waits for Redis.
   try {
