@@ -93,7 +93,8 @@ export class Enqueuer {
           this.options.capacity,
         );
         if (!r.ok) {
-          await this.deps.pending.rollback(reserved);
+          // Taken out of `reserved` first: if giving them back fails, the catch below must not give them back again.
+          await this.deps.pending.rollback(reserved.splice(0));
           return { ok: false, reason: "full", priority, pending: r.pending };
         }
         duplicates += r.duplicates.size;
