@@ -60,9 +60,10 @@ export class Canary {
   take(d: Delivery): boolean {
     if (d.target !== this.user) return false;
     const lane = laneOf(d.priority);
-    const sentAt = this.outstanding[lane].get(Number(d.frame));
+    const seq = Number(d.frame);
+    const sentAt = this.outstanding[lane].get(seq);
     if (sentAt !== undefined) {
-      this.outstanding[lane].delete(Number(d.frame));
+      this.outstanding[lane].delete(seq);
       this.deps.metrics.canary.roundTrip.set({ lane }, (this.now() - sentAt) / 1000);
     }
     return true;

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Registry } from "@herald/observability";
+import { Counter, Gauge, gaugeReadAtScrape, Histogram, LATENCY_BUCKETS, type Registry } from "@herald/observability";
 
 /** The edge's metrics. Label values come from small fixed sets, never user or channel ids. */
 export class EdgeMetrics {
@@ -17,14 +17,10 @@ export class EdgeMetrics {
 
   constructor(registry: Registry, connectionCount: () => number, busInboxBytes: () => number) {
     const registers = [registry];
-    this.connections = new Gauge({
-      name: "herald_connections",
-      help: "Client connections open or opening on this edge",
-      registers,
-      collect() {
-        this.set(connectionCount());
-      },
-    });
+    this.connections = gaugeReadAtScrape(
+      { name: "herald_connections", help: "Client connections open or opening on this edge", registers },
+      connectionCount,
+    );
     this.bus = new EdgeBusMetrics(registry, busInboxBytes);
     this.presenceRestores = presenceRestores(registers);
     this.canary = canaryMetrics(registers);
@@ -86,14 +82,14 @@ export class EdgeBusMetrics {
 
   constructor(registry: Registry, busInboxBytes: () => number) {
     const registers = [registry];
-    this.inbox = new Gauge({
-      name: "herald_bus_inbox_bytes",
-      help: "Bulk deliveries read from Redis and not yet written (the edge stops reading past 4 MiB)",
-      registers,
-      collect() {
-        this.set(busInboxBytes());
+    this.inbox = gaugeReadAtScrape(
+      {
+        name: "herald_bus_inbox_bytes",
+        help: "Bulk deliveries read from Redis and not yet written (the edge stops reading past 4 MiB)",
+        registers,
       },
-    });
+      busInboxBytes,
+    );
     this.received = new Counter({
       name: "herald_bus_deliveries_received_total",
       help: "Deliveries this node took from the bus, by kind (routing sends a node only what it holds)",

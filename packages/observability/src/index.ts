@@ -4,6 +4,7 @@ export {
   Counter,
   createRegistry,
   Gauge,
+  gaugeReadAtScrape,
   Histogram,
   LATENCY_BUCKETS,
   pendingDriftCounter,

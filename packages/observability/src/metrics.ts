@@ -5,6 +5,19 @@ export { Counter, Gauge, Histogram, Registry } from "prom-client";
 /** Latency buckets (seconds) from sub-millisecond fan-out to multi-second backlogs. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** A gauge whose value is read when it is scraped. */
+export function gaugeReadAtScrape(
+  options: { name: string; help: string; registers: Registry[] },
+  read: () => number,
+): Gauge {
+  return new Gauge({
+    ...options,
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
 /** One registry per process, with Node's default process metrics. */
 export function createRegistry(role: string, nodeId: string): Registry {
   const registry = new Registry();

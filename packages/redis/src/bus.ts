@@ -1,6 +1,7 @@
 import { type Delivery, encodeDelivery, LANES, type Lane, laneOf, type Priority } from "@herald/protocol";
 import type { Bus, BusHandlers, BusSubscriber, DeliveryBatch } from "@herald/routing";
 import type { Redis } from "ioredis";
+import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
 import { type Destination, ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
@@ -99,11 +100,7 @@ export class RedisBusSubscriber implements BusSubscriber {
         const mine = this.keys.nodeChannel(this.nodeId, lane);
         const all = this.keys.broadcastChannel(lane);
         const subscriber = this.subscribers[lane];
-        // ioredis emits "ready" again after every reconnect; one it emitted before start() counts as the first.
-        let ready = subscriber.status === "ready" ? 1 : 0;
-        subscriber.on("ready", () => {
-          if (++ready > 1) handlers.onResubscribed(lane); // ioredis resubscribes on its own
-        });
+        onReconnect(subscriber, () => handlers.onResubscribed(lane));
         subscriber.on("message", (channel: string, payload: string) => {
           if (channel === mine || channel === all) handlers.onPayload(lane, payload);
         });

@@ -51,6 +51,18 @@ export function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
   });
 }
 
+/**
+ * Calls `back` each time the connection is ready again after it dropped: ioredis emits
+ * "ready" after every reconnect (and resubscribes a subscriber on its own). A "ready" emitted
+ * before this call, or the first one after it on a connection still coming up, is not a reconnect.
+ */
+export function onReconnect(redis: Redis, back: () => void): void {
+  let readies = redis.status === "ready" ? 1 : 0;
+  redis.on("ready", () => {
+    if (++readies > 1) back();
+  });
+}
+
 /** Quits a connection, disconnecting hard if it does not answer. Never throws. */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === "end") return;

@@ -1,4 +1,5 @@
 import type { Heartbeat, InterestSnapshot, Presence, UserPresence } from "@herald/routing";
+import { onReconnect } from "./connection.js";
 import { InterestBatch } from "./interest-batch.js";
 import type { Keys } from "./keys.js";
 import { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";
@@ -27,9 +28,8 @@ export class RedisPresence implements Presence {
   ) {
     this.scripts = new ScriptCalls(redis, keys);
     this.interests = new InterestBatch(this.scripts, nodeId);
-    let readies = redis.status === "ready" ? 1 : 0;
-    redis.on("ready", () => {
-      if (++readies > 1) this.reconnected = true;
+    onReconnect(redis, () => {
+      this.reconnected = true;
     });
   }
 
