@@ -10,6 +10,7 @@ import {
   type Registry,
   startOpsServer,
 } from "@herald/observability";
+import { HistoryPolicy } from "@herald/protocol";
 import {
   closeRedis,
   connectRedis,
@@ -18,6 +19,7 @@ import {
   type LocalRedis,
   RedisBus,
   RedisBusSubscriber,
+  RedisHistory,
   RedisPresence,
   type ScriptedRedis,
 } from "@herald/redis";
@@ -130,7 +132,10 @@ async function runWorker(proc: Process, commands: ScriptedRedis, pending: Pendin
       registry,
       keys,
       redis: commands,
-      bus: new RedisBus(keys, commands),
+      bus: new RedisBus(keys, commands, {
+        history: new HistoryPolicy(config.history),
+        unacked: { cap: config.unackedMax, retentionMs: config.unackedSeconds * 1000 },
+      }),
       enqueuer,
       pending,
       handlers: await loadHandlers(config.handlers),
@@ -181,6 +186,7 @@ async function runEdge(
       maxConnections: config.maxConnections,
       maxConnectionsPerUser: config.maxConnectionsPerUser,
       maxSubscriptions: config.maxSubscriptions,
+      replayLimit: config.replayLimit,
       framesPerSecond: config.framesPerSecond,
       frameBurst: config.framesPerSecond * 2,
       maxBackpressureBytes: config.maxBackpressureBytes,
@@ -193,6 +199,7 @@ async function runEdge(
       log,
       registry: proc.registry,
       presence: new RedisPresence(commands, keys, config.nodeId),
+      history: new RedisHistory(commands, keys),
       bus: new RedisBusSubscriber(keys, subscribers, config.nodeId),
       canaryBus: new RedisBus(keys, commands),
       enqueuer,

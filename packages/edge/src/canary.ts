@@ -85,8 +85,8 @@ export class Canary {
       const priority = CANARY_PRIORITY[lane];
       const delivery: Delivery = { kind: "user", target: this.user, priority, ts: now, frame: String(seq) };
       this.deps.bus.deliver({ deliveries: [delivery], priority, release: 0 }).then(
-        (unrouted) => {
-          if (!unrouted) return;
+        ({ unrouted, kept }) => {
+          if (!unrouted && !kept) return;
           this.deps.log.warn({ lane }, "canary unrouted: this node's presence is gone from Redis");
           this.deps.onUnrouted();
         },

@@ -1,3 +1,4 @@
+import type { Delivery } from "@herald/protocol";
 import type { ClientIdentity } from "./token-verifier.js";
 
 export type ConnectionState = "connecting" | "open" | "closed";
@@ -26,6 +27,11 @@ export interface Connection<Socket = unknown> {
   /** `since` given on connect, answered once welcome is sent. */
   resumeFrom: string | undefined;
   /**
+   * Deliveries held per channel while the connection catches up on it (its history and
+   * unacknowledged messages are read and sent first); undefined when nothing is held.
+   */
+  held: Map<string, Delivery[]> | undefined;
+  /**
    * This connection's presence registration: "pending" until Redis answered, "registered"
    * once it counted, "none" if it failed. Only a counted connection is uncounted on close,
    * or a user with other connections on this node would drop to zero and stop receiving.
@@ -49,6 +55,7 @@ export function newConnection<S>(id: string, identity: ClientIdentity, now: numb
     socket: undefined,
     early: undefined,
     resumeFrom: undefined,
+    held: undefined,
     presence: "pending",
   };
 }

@@ -14,6 +14,8 @@ export class EdgeMetrics {
   readonly canary: { roundTrip: Gauge<"lane">; lost: Counter<"lane"> };
   readonly presenceRestores: Counter<"reason">;
   readonly handlerErrors: Counter<"handler" | "kind">;
+  readonly replayed: Counter;
+  readonly acks: Counter;
 
   constructor(registry: Registry, connectionCount: () => number, busInboxBytes: () => number) {
     const registers = [registry];
@@ -57,6 +59,16 @@ export class EdgeMetrics {
       name: "herald_upgrades_refused_total",
       help: "WebSocket upgrades refused, by reason",
       ...reason,
+    });
+    this.replayed = new Counter({
+      name: "herald_replayed_total",
+      help: "History entries read for clients catching up with `since`",
+      registers,
+    });
+    this.acks = new Counter({
+      name: "herald_acks_total",
+      help: "Acknowledgements of critical messages received from clients",
+      registers,
     });
     this.frameErrors = new Counter({
       name: "herald_client_frame_errors_total",

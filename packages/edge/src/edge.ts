@@ -1,12 +1,13 @@
 import type { Enqueuer } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
 import { CLOSE_CODES } from "@herald/protocol";
-import type { Bus, BusSubscriber, Presence } from "@herald/routing";
+import type { Bus, BusSubscriber, History, Presence } from "@herald/routing";
 import { BusIntake } from "./bus-intake.js";
 import { Canary } from "./canary.js";
 import { ConnectionPool } from "./connection-pool.js";
 import { EdgeMetrics } from "./edge-metrics.js";
 import { Guard } from "./guard.js";
+import { HeldDeliveries } from "./held-deliveries.js";
 import { ApiKeys } from "./http/api-keys.js";
 import { messageRoute } from "./http/message-route.js";
 import { mountOpsRoutes } from "./http/ops-routes.js";
@@ -32,7 +33,6 @@ export interface EdgeOptions extends SocketOptions {
   idleTimeoutSeconds: number;
   maxConnections: number;
   maxConnectionsPerUser: number;
-  maxBackpressureBytes: number;
   drainSeconds: number;
   enqueueTimeoutMs: number;
   /** Serve /metrics on the edge's own port (false when the operator serves it on a port of its own). */
@@ -45,6 +45,7 @@ export interface EdgeDeps {
   log: Logger;
   registry: Registry;
   presence: Presence;
+  history: History;
   bus: BusSubscriber;
   /** The publish path the canary takes, the same as workers' deliveries. */
   canaryBus: Bus;
@@ -88,9 +89,10 @@ export async function startEdge(options: EdgeOptions, deps: EdgeDeps): Promise<E
   const { keeper, canary } = presenceGuards(options, deps, { pool, topics, metrics, log });
   const ready = () =>
     live && !draining && deps.redisReady() && keeper.healthy && (canary === undefined || canary.healthy());
-  mountRoutes(app, options, deps, { pool, topics, metrics, log, refusing, ready });
+  const held = new HeldDeliveries();
+  mountRoutes(app, options, deps, { pool, topics, held, metrics, log, refusing, ready });
 
-  const hub = new LocalHub(app, pool, metrics, options.maxBackpressureBytes);
+  const hub = new LocalHub(app, pool, metrics, options.maxBackpressureBytes, held);
   intake = intakeFor(deps.bus, hub, canary, metrics, log);
   const sweep = startSweep(pool, metrics, {
     idleMs: options.idleTimeoutSeconds * 1000,
@@ -199,6 +201,7 @@ async function joinCluster(
 interface RouteParts {
   pool: ConnectionPool<ClientSocket>;
   topics: TopicInterest;
+  held: HeldDeliveries;
   metrics: EdgeMetrics;
   log: Logger;
   /** Why upgrades are refused now, if they are. */
@@ -208,13 +211,15 @@ interface RouteParts {
 
 /** The WebSocket endpoint, the producer API and the ops endpoints. */
 function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, parts: RouteParts): void {
-  const { pool, topics, metrics, log, refusing, ready } = parts;
+  const { pool, topics, held, metrics, log, refusing, ready } = parts;
   const guard = new Guard(metrics, log);
   const handler = socketHandler({
     options,
     pool,
     topics,
+    held,
     presence: deps.presence,
+    history: deps.history,
     metrics,
     log,
     verifier: new TokenVerifier(options.tokens),

@@ -1,6 +1,7 @@
 import { BROADCAST_CHANNEL, type Delivery, type DeliveryKind, PRIORITIES, type Priority } from "@herald/protocol";
 import type { ConnectionPool } from "./connection-pool.js";
 import type { EdgeMetrics } from "./edge-metrics.js";
+import { HeldDeliveries } from "./held-deliveries.js";
 import { type ClientSocket, type Conn, closeWith } from "./socket/client-socket.js";
 
 /** uWS's native topic publishing (`TemplatedApp`), as the hub uses it. */
@@ -31,6 +32,7 @@ export class LocalHub {
     private readonly pool: ConnectionPool<ClientSocket>,
     private readonly metrics: EdgeMetrics,
     private readonly maxBackpressureBytes: number,
+    private readonly held: HeldDeliveries = new HeldDeliveries(),
   ) {
     this.delivered = bindPerPriority((p) => metrics.delivered.labels({ priority: p }));
     this.latency = bindPerPriority((p) => metrics.latency.labels({ priority: p }));
@@ -38,25 +40,39 @@ export class LocalHub {
 
   deliver(d: Delivery): void {
     this.received[d.kind]++;
-    if (d.kind === "user") {
-      let n = 0;
-      for (const conn of this.pool.connectionsOf(d.target)) {
-        if (conn.state !== "open") continue;
-        const list = this.pendingByConn.get(conn);
-        if (list) list.push(d.frame);
-        else this.pendingByConn.set(conn, [d.frame]);
+    if (d.kind === "user") this.deliverToUser(d);
+    else this.publish(d);
+  }
+
+  /** Gathers a user delivery for each of the user's connections here, written at the next flush. */
+  private deliverToUser(d: Delivery): void {
+    let n = 0;
+    for (const conn of this.pool.connectionsOf(d.target)) {
+      // A connection catching up on its channel takes it after its replay (HeldDeliveries).
+      if (conn.held !== undefined && conn.state !== "closed" && this.held.heldForUser(conn, d)) {
         n++;
+        continue;
       }
-      if (n) this.pendingTimes.push({ priority: d.priority, ts: d.ts, n });
-      return;
+      if (conn.state !== "open") continue;
+      const list = this.pendingByConn.get(conn);
+      if (list) list.push(d.frame);
+      else this.pendingByConn.set(conn, [d.frame]);
+      n++;
     }
+    if (n) this.pendingTimes.push({ priority: d.priority, ts: d.ts, n });
+  }
+
+  /** A topic or broadcast delivery, published to its uWS topic at once (and held for connections catching up). */
+  private publish(d: Delivery): void {
     const topic = d.kind === "broadcast" ? BROADCAST_CHANNEL : d.target;
+    const held = d.kind === "topic" ? this.held.holdForTopic(topic, d) : 0;
     const n = this.app.numSubscribers(topic);
-    if (n === 0) return;
-    // uWS writes a publish at once: user deliveries gathered before it go first, in arrival order.
-    if (this.pendingByConn.size > 0) this.flush();
-    this.app.publish(topic, d.frame, false, false);
-    this.record(d.priority, d.ts, n, Date.now());
+    if (n > 0) {
+      // uWS writes a publish at once: user deliveries gathered before it go first, in arrival order.
+      if (this.pendingByConn.size > 0) this.flush();
+      this.app.publish(topic, d.frame, false, false);
+    }
+    if (n + held > 0) this.record(d.priority, d.ts, n + held, Date.now());
   }
 
   /** Writes the user deliveries gathered since the last flush: one cork per socket. */

@@ -17,6 +17,12 @@ export function userChannel(userId: string): string {
   return USER_CHANNEL_PREFIX + userId;
 }
 
+/** The channel clients see a delivery on: `user:<id>`, the topic itself, or `broadcast`. */
+export function deliveryChannel(kind: "user" | "topic" | "broadcast", target: string): string {
+  if (kind === "user") return userChannel(target);
+  return kind === "topic" ? target : BROADCAST_CHANNEL;
+}
+
 export function isValidUserId(userId: string): boolean {
   return userId.length > 0 && userId.length <= MAX_ID_LENGTH && USER_ID_PATTERN.test(userId);
 }

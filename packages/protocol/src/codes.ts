@@ -3,7 +3,8 @@ export const ERROR_CODES = {
   bad_frame: "the frame is not valid JSON, not a known type, or misses a field",
   forbidden: "the token does not allow this channel",
   rate_limited: "too many frames; slow down or be disconnected",
-  history_gap: "the requested `since` cannot be replayed (no history is kept in this version); resynchronise",
+  history_gap:
+    "the requested `since` cannot be replayed (older than the history, unknown, or more missed than one replay sends); resynchronise",
   too_many_subscriptions: "the connection holds as many subscriptions as allowed",
   internal: "the server could not complete the request; retry",
 } as const;

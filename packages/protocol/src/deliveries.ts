@@ -21,13 +21,22 @@ export interface Delivery {
   ts: number;
   /** The client frame, JSON text. */
   frame: string;
+  /** The message's id: set on a message's deliveries (a canary's have none), it lets history keep them. */
+  id?: string | undefined;
+  /** When the message expires (ms since the epoch), if it has a ttl: history replays it only until then. */
+  expires?: number | undefined;
 }
 
 const KIND_CHAR: Record<DeliveryKind, string> = { user: "u", topic: "t", broadcast: "b" };
 const CHAR_KIND: Record<string, DeliveryKind> = { u: "user", t: "topic", b: "broadcast" };
 
 export function encodeDelivery(d: Delivery): string {
-  return `${KIND_CHAR[d.kind]}${PRIORITIES.indexOf(d.priority)}\t${d.ts}\t${d.target}\t${d.frame}`;
+  return deliveryHead(d) + d.frame;
+}
+
+/** A line up to its frame. */
+export function deliveryHead(d: Pick<Delivery, "kind" | "priority" | "ts" | "target">): string {
+  return `${KIND_CHAR[d.kind]}${PRIORITIES.indexOf(d.priority)}\t${d.ts}\t${d.target}\t`;
 }
 
 export function encodeDeliveries(list: readonly Delivery[]): string {

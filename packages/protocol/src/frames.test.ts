@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from "./codes.js";
 import { HERALD_ERRORS } from "./errors.js";
-import { messageFrameEncoder, parseClientFrame } from "./frames.js";
+import { frameMessageId, messageFrameEncoder, parseClientFrame } from "./frames.js";
 
 describe("client frames", () => {
   it("parses the four client frame types", () => {
@@ -21,6 +21,15 @@ describe("client frames", () => {
 });
 
 describe("server frames", () => {
+  it("reads a message frame's id without parsing it, and nothing from other text", () => {
+    const frame = messageFrameEncoder({ id: "00abc0000001", event: "e", priority: "low", data: { id: "x" }, ts: 5 })(
+      "t",
+    );
+    expect(frameMessageId(frame)).toBe("00abc0000001");
+    expect(frameMessageId('{"type":"pong"}')).toBeUndefined();
+    expect(frameMessageId('{"type":"message","id":')).toBeUndefined();
+  });
+
   it("encodes a message frame with the contract's fields, data null when absent", () => {
     const f = JSON.parse(
       messageFrameEncoder({ id: "i", event: "e", priority: "low", data: undefined, ts: 5 })("user:a"),

@@ -44,6 +44,18 @@ export function messageFrameEncoder(f: Omit<MessageFrame, "type" | "channel">): 
   return (channel) => head + JSON.stringify(channel) + tail;
 }
 
+const ID_FIELD = '{"type":"message","id":';
+
+/**
+ * The id of a message frame made by `messageFrameEncoder`, read without parsing it (the id
+ * comes first, a JSON string of Herald's id alphabet, no escapes); undefined for any other text.
+ */
+export function frameMessageId(frame: string): string | undefined {
+  if (!frame.startsWith(ID_FIELD) || frame.charCodeAt(ID_FIELD.length) !== 34) return undefined;
+  const end = frame.indexOf('"', ID_FIELD.length + 1);
+  return end === -1 ? undefined : frame.slice(ID_FIELD.length + 1, end);
+}
+
 export function encodeFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }

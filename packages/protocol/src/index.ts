@@ -3,6 +3,7 @@ export * from "./codes.js";
 export * from "./deliveries.js";
 export * from "./errors.js";
 export * from "./frames.js";
+export * from "./history-policy.js";
 export * from "./ids.js";
 export * from "./lanes.js";
 export * from "./message.js";

@@ -1,9 +1,10 @@
-import { type Delivery, encodeDelivery, LANES, type Lane, laneOf, type Priority } from "@herald/protocol";
-import type { Bus, BusHandlers, BusSubscriber, DeliveryBatch } from "@herald/routing";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Delivery, deliveryChannel, HistoryPolicy, LANES, type Lane, laneOf } from "@herald/protocol";
+import type { Bus, BusHandlers, BusSubscriber, DeliveryBatch, DeliveryOutcome } from "@herald/routing";
 import type { Redis } from "ioredis";
 import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
-import { type Destination, ScriptCalls } from "./script-calls.js";
+import { type DeliverReply, type Destination, type PublishTurn, ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
 
 /**
@@ -20,64 +21,124 @@ export const MAX_DELIVERIES_PER_CALL = 100;
  */
 export const MAX_BYTES_PER_CALL = 1 << 20;
 
+/** What the workers' bus keeps besides publishing. */
+export interface BusKeeping {
+  /** Each channel's history limits. */
+  history: HistoryPolicy;
+  /** Most unacknowledged critical messages kept per user, and for how long at most. */
+  unacked: { cap: number; retentionMs: number };
+}
+
+const NO_KEEPING: BusKeeping = { history: HistoryPolicy.off(), unacked: { cap: 0, retentionMs: 1 } };
+
+/** Longest a job waiting for its publish turn sleeps between tries (ms): it starts at 1 and doubles. */
+const MAX_TURN_POLL_MS = 4;
+
 /**
- * `Bus` over Redis pub/sub: one Lua call per batch (deliver-n.lua) routes each user's and
- * topic's lines to the live nodes that hold them and PUBLISHes one payload per node
- * (broadcasts: one PUBLISH for all nodes), on the lane's channels.
+ * `Bus` over Redis pub/sub: one Lua call per batch (deliver-n.lua) appends each message's
+ * deliveries to their channels' histories, routes each user's and topic's lines to the live
+ * nodes that hold them and PUBLISHes one payload per node (broadcasts: one PUBLISH for all
+ * nodes), on the lane's channels.
  * A batch larger than MAX_DELIVERIES_PER_CALL or MAX_BYTES_PER_CALL goes as several calls, pipelined in order:
  * each is atomic, not all together, so a connection lost between them can publish part of
  * a batch, and the job's retry repeats that part (as a lost reply could).
+ * A batch with a job waits for its turn (see `DeliveryBatch.job`): its first call is sent
+ * alone and sent again, a little later each time, until no lower job of the queue is
+ * unpublished; the rest follow it.
  */
 export class RedisBus implements Bus {
   private readonly scripts: ScriptCalls;
 
-  constructor(keys: Keys, redis: ScriptedRedis) {
+  constructor(
+    keys: Keys,
+    redis: ScriptedRedis,
+    private readonly keeping: BusKeeping = NO_KEEPING,
+  ) {
     this.scripts = new ScriptCalls(redis, keys);
   }
 
   /**
-   * The commands are written to the connection before this returns (the promise only waits
-   * for the replies), so batches delivered in some order reach Redis in that order. The
-   * last call of a split batch releases the pending count.
+   * Without a job, the commands are written to the connection before this returns (the
+   * promise only waits for the replies), so batches delivered in some order reach Redis in
+   * that order. The last call of a split batch releases the pending count.
    */
-  deliver(batch: DeliveryBatch): Promise<number> {
-    const calls: Promise<number>[] = [];
-    let part: { d: Delivery; line: string }[] = [];
-    let bytes = 0;
-    for (const d of batch.deliveries) {
-      const line = encodeDelivery(d);
-      if (part.length > 0 && (part.length >= MAX_DELIVERIES_PER_CALL || bytes + line.length > MAX_BYTES_PER_CALL)) {
-        calls.push(this.deliverCall(part, batch.priority, 0));
-        part = [];
-        bytes = 0;
-      }
-      part.push({ d, line });
-      bytes += line.length;
-    }
-    calls.push(this.deliverCall(part, batch.priority, batch.release));
-    if (calls.length === 1) return calls[0] as Promise<number>;
-    return Promise.all(calls).then((unrouted) => unrouted.reduce((sum, n) => sum + n, 0));
+  deliver(batch: DeliveryBatch): Promise<DeliveryOutcome> {
+    const parts = splitIntoCalls(batch.deliveries);
+    if (batch.job) return this.deliverInTurn(batch, parts, batch.job);
+    return sumOutcomes(parts.map((part, i) => this.call(batch, part, i === parts.length - 1)));
   }
 
-  private deliverCall(part: readonly { d: Delivery; line: string }[], priority: Priority, release: number) {
-    const byDestination = new Map<string, { kind: "user" | "topic"; target: string; lines: string[] }>();
-    const broadcasts: string[] = [];
-    for (const { d, line } of part) {
-      if (d.kind === "broadcast") {
-        broadcasts.push(line);
-        continue;
-      }
-      const id = d.kind === "user" ? `u${d.target}` : `t${d.target}`;
-      const entry = byDestination.get(id);
-      if (entry) entry.lines.push(line);
-      else byDestination.set(id, { kind: d.kind, target: d.target, lines: [line] });
+  private async deliverInTurn(
+    batch: DeliveryBatch,
+    parts: readonly (readonly Delivery[])[],
+    job: { queue: string; id: string },
+  ): Promise<DeliveryOutcome> {
+    const last = parts.length - 1;
+    const turn = (i: number) => ({ queue: job.queue, jobId: job.id, first: i === 0, last: i === last });
+    let first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
+    for (let waitMs = 1; !first.ok; waitMs = Math.min(MAX_TURN_POLL_MS, waitMs * 2)) {
+      await sleep(waitMs);
+      first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
     }
-    const destinations: Destination[] = [];
-    for (const { kind, target, lines } of byDestination.values()) {
-      destinations.push({ kind, target, lines: lines.join("\n") });
-    }
-    return this.scripts.deliver(laneOf(priority), priority, destinations, broadcasts.join("\n"), release);
+    const rest = parts.slice(1).map((part, i) => this.call(batch, part, i + 1 === last, turn(i + 1)));
+    return sumOutcomes([Promise.resolve(first), ...rest]);
   }
+
+  private call(batch: DeliveryBatch, part: readonly Delivery[], last: boolean, turn?: PublishTurn) {
+    return this.scripts.deliver({
+      lane: laneOf(batch.priority),
+      priority: batch.priority,
+      destinations: this.destinations(part),
+      release: last ? batch.release : 0,
+      turn,
+      unacked: this.keeping.unacked,
+    });
+  }
+
+  /** One call's deliveries grouped per user, topic and broadcast, each with its channel's history limits. */
+  private destinations(part: readonly Delivery[]): Destination[] {
+    const byDestination = new Map<string, { kind: Delivery["kind"]; target: string; deliveries: Delivery[] }>();
+    for (const d of part) {
+      const id = d.kind === "user" ? `u${d.target}` : d.kind === "topic" ? `t${d.target}` : "b";
+      const entry = byDestination.get(id);
+      if (entry) entry.deliveries.push(d);
+      else byDestination.set(id, { kind: d.kind, target: d.target, deliveries: [d] });
+    }
+    const policy = this.keeping.history;
+    return [...byDestination.values()].map((e) => ({
+      ...e,
+      history: policy.limitsFor(deliveryChannel(e.kind, e.target)),
+    }));
+  }
+}
+
+/** A batch's deliveries cut into calls of at most MAX_DELIVERIES_PER_CALL deliveries and MAX_BYTES_PER_CALL bytes of frames. */
+function splitIntoCalls(deliveries: readonly Delivery[]): Delivery[][] {
+  const parts: Delivery[][] = [];
+  let part: Delivery[] = [];
+  let bytes = 0;
+  for (const d of deliveries) {
+    const size = d.frame.length + d.target.length + 32;
+    if (part.length > 0 && (part.length >= MAX_DELIVERIES_PER_CALL || bytes + size > MAX_BYTES_PER_CALL)) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(d);
+    bytes += size;
+  }
+  parts.push(part);
+  return parts;
+}
+
+async function sumOutcomes(calls: readonly Promise<DeliverReply>[]): Promise<DeliveryOutcome> {
+  const total = { unrouted: 0, kept: 0 };
+  for (const reply of await Promise.all(calls)) {
+    if (!reply.ok) throw new Error(`publish turn refused a call after the first (waiting for job ${reply.waitFor})`);
+    total.unrouted += reply.unrouted;
+    total.kept += reply.kept;
+  }
+  return total;
 }
 
 /**

@@ -57,6 +57,23 @@ export class Keys {
     return `${this.tag}:node:${nodeId}:topics`;
   }
 
+  /** List: a channel's history (`user:<id>`, a topic, `broadcast`), "<id>\t<replay until ms>\t<frame>" oldest first. */
+  history(channel: string): string {
+    return `${this.tag}:history:${channel}`;
+  }
+  /** Hash: a user's critical messages not yet acknowledged, id -> "<expiry ms>\t<frame>". */
+  unacked(userId: string): string {
+    return `${this.tag}:unacked:${userId}`;
+  }
+  /** BullMQ's key for a queue (its prefix is the tag): `<queue>:active`, `<queue>:<job id>:lock`. */
+  queue(name: string): string {
+    return `${this.tag}:${name}`;
+  }
+  /** Sorted set: a queue's active jobs that have published (job id scored by itself). */
+  published(queueName: string): string {
+    return `${this.tag}:published:${queueName}`;
+  }
+
   // ---- pub/sub channels ----
 
   /** Deliveries for the connections one node holds, in one lane (see `Lane`). */

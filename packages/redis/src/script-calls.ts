@@ -1,4 +1,12 @@
-import type { Lane, Priority } from "@herald/protocol";
+import {
+  type Delivery,
+  deliveryChannel,
+  deliveryHead,
+  type HistoryLimits,
+  type Lane,
+  type Priority,
+} from "@herald/protocol";
+import type { ResumeRequest, ResumeResult } from "@herald/routing";
 import type { Keys } from "./keys.js";
 import { NODE_LIVENESS_MS } from "./liveness.js";
 import type { ScriptedRedis } from "./scripts.js";
@@ -10,13 +18,50 @@ export interface InterestChange {
   delta: 1 | -1;
 }
 
-/** One destination's lines for `deliver`. */
+/** One destination's deliveries for `deliver`: a user, a topic, or every node (broadcast). */
 export interface Destination {
-  kind: "user" | "topic";
+  kind: "user" | "topic" | "broadcast";
+  /** The user id or topic ("" for a broadcast). */
   target: string;
-  /** Its deliveries' lines, "\n"-joined. */
-  lines: string;
+  /** Its channel's history limits (0 entries: none kept). */
+  history: HistoryLimits;
+  deliveries: readonly Delivery[];
 }
+
+/** Where a job stands in its queue's publish order, for `deliver` (see lua/includes/publish-turn.lua). */
+export interface PublishTurn {
+  /** The BullMQ queue name. */
+  queue: string;
+  /** The job's id: numeric for Herald's jobs (BullMQ numbers them in queue order). */
+  jobId: string;
+  /** Whether this call is the job's first: it waits for the turn. */
+  first: boolean;
+  /** Whether this call is the job's last: it marks the job published. */
+  last: boolean;
+}
+
+/** One `deliver` call's settings. */
+export interface DeliverCall {
+  lane: Lane;
+  priority: Priority;
+  destinations: readonly Destination[];
+  /** Messages finished with this call, released from the priority's pending count. */
+  release: number;
+  turn?: PublishTurn | undefined;
+  unacked: { cap: number; retentionMs: number };
+}
+
+/** The reply of `deliver`. */
+export type DeliverReply =
+  | {
+      ok: true;
+      /** Destinations no live node holds whose deliveries no history keeps. */
+      unrouted: number;
+      /** Destinations no live node holds whose deliveries history keeps for replay. */
+      kept: number;
+    }
+  /** A lower job of the queue has not published yet: nothing was done; call again once it has. */
+  | { ok: false; waitFor: string };
 
 /** The reply of `reserveIds`. */
 export type ReserveReply =
@@ -71,33 +116,73 @@ export class ScriptCalls {
   }
 
   /**
-   * deliver-n.lua: routes each destination's lines to the live nodes that hold it and
-   * publishes one payload per node in the lane, broadcasts to every node, and releases
-   * `release` from the priority's pending count, in one atomic step. Resolves with how many
-   * destinations no live node holds.
+   * deliver-n.lua: appends each destination's deliveries to its channel's history (and a
+   * user's critical ones to its unacked hash), routes them to the live nodes that hold it
+   * and publishes one payload per node in the lane, broadcasts to every node, and releases
+   * `release` from the pending count, in one atomic step; or, with a turn, does nothing
+   * while a lower job of the queue has not published.
    */
-  deliver(
-    lane: Lane,
-    priority: Priority,
-    destinations: readonly Destination[],
-    broadcastLines: string,
-    release: number,
-  ): Promise<number> {
-    const keys = [this.keys.nodes, this.keys.pending(priority), this.keys.stall];
-    const lines: string[] = [];
-    for (const d of destinations) {
-      keys.push(d.kind === "user" ? this.keys.presence(d.target) : this.keys.topic(d.target));
-      lines.push(d.lines);
-    }
-    const args = [
-      NODE_LIVENESS_MS,
-      release,
-      this.keys.nodeChannelPrefix(lane),
-      this.keys.broadcastChannel(lane),
-      broadcastLines,
-      ...lines,
+  async deliver(call: DeliverCall): Promise<DeliverReply> {
+    const { turn } = call;
+    const keys = [
+      this.keys.nodes,
+      this.keys.pending(call.priority),
+      this.keys.stall,
+      turn ? `${this.keys.queue(turn.queue)}:active` : this.keys.stall,
+      turn ? this.keys.published(turn.queue) : this.keys.stall,
     ];
-    return this.redis.heraldDeliver(keys.length, ...keys, ...args);
+    const args: (string | number)[] = [
+      NODE_LIVENESS_MS,
+      call.release,
+      this.keys.nodeChannelPrefix(call.lane),
+      this.keys.broadcastChannel(call.lane),
+      call.priority === "critical" ? "1" : "0",
+      call.unacked.cap,
+      call.unacked.retentionMs,
+      turn?.jobId ?? "",
+      turn ? `${this.keys.queue(turn.queue)}:` : "",
+      (turn?.first ? "c" : "") + (turn?.last ? "m" : ""),
+    ];
+    for (const d of call.destinations) this.addDestination(d, keys, args);
+    const reply = await this.redis.heraldDeliver(keys.length, ...keys, ...args);
+    if (Number(reply[0]) === -1) return { ok: false, waitFor: String(reply[1]) };
+    return { ok: true, unrouted: Number(reply[0]), kept: Number(reply[1]) };
+  }
+
+  private addDestination(d: Destination, keys: string[], args: (string | number)[]): void {
+    const channel = deliveryChannel(d.kind, d.target);
+    const history = this.keys.history(channel);
+    keys.push(
+      d.kind === "user" ? this.keys.presence(d.target) : d.kind === "topic" ? this.keys.topic(d.target) : history,
+      history,
+      d.kind === "user" ? this.keys.unacked(d.target) : history,
+    );
+    // Only a message's deliveries are kept (a canary's carry no id).
+    const keep = d.history.maxEntries > 0 && d.deliveries.every((x) => x.id !== undefined);
+    args.push(
+      d.kind === "user" ? "u" : d.kind === "topic" ? "t" : "b",
+      keep ? d.history.maxEntries : 0,
+      d.history.maxAgeMs,
+      d.deliveries.length,
+    );
+    for (const x of d.deliveries) args.push(deliveryHead(x), x.frame, x.id ?? "", x.expires ?? 0);
+  }
+
+  /**
+   * resume-2.lua: a user's unacked messages (when `userId` is given) and the channel's
+   * history after `since` (when given), up to `limit` entries.
+   */
+  async resume(channel: string, options: ResumeRequest): Promise<ResumeResult> {
+    const history = this.keys.history(channel);
+    const unackedKey = options.userId === undefined ? history : this.keys.unacked(options.userId);
+    const reply = await this.redis.heraldResume(
+      history,
+      unackedKey,
+      options.since ?? "",
+      options.limit,
+      options.userId === undefined ? "0" : "1",
+    );
+    return parseResume(reply);
   }
 
   /** interests-n.lua: a node's interest changes, applied in order; resolves with each new count. */
@@ -157,4 +242,23 @@ export class ScriptCalls {
       batch,
     );
   }
+}
+
+const RESUME_STATUS: readonly ResumeResult["status"][] = ["none", "replay", "gap", "too_many"];
+
+function parseResume(reply: (number | string)[]): ResumeResult {
+  const status = RESUME_STATUS[Number(reply[0])] ?? "gap";
+  const count = Number(reply[1]);
+  const unacked: ResumeResult["unacked"] = [];
+  let i = 2;
+  for (let n = 0; n < count; n++, i += 2) {
+    const value = String(reply[i + 1]);
+    const tab = value.indexOf("\t");
+    unacked.push({ id: String(reply[i]), expires: Number(value.slice(0, tab)), frame: value.slice(tab + 1) });
+  }
+  const entries: ResumeResult["entries"] = [];
+  for (; i + 2 < reply.length; i += 3) {
+    entries.push({ id: String(reply[i]), expires: Number(reply[i + 1]), frame: String(reply[i + 2]) });
+  }
+  return { status, unacked, entries };
 }

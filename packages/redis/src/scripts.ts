@@ -12,6 +12,7 @@ const SCRIPTS = {
   heraldHeartbeat: "heartbeat-2.lua",
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
+  heraldResume: "resume-2.lua",
 } as const;
 
 const INCLUDE = /^--- @include "([a-z0-9-]+)"$/gm;
@@ -37,7 +38,8 @@ export interface ScriptCommands {
   heraldSetInterests(numKeys: number, ...args: Args): Promise<number>;
   heraldHeartbeat(k1: string, k2: string, ...args: Args): Promise<(number | string)[]>;
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
-  heraldDeliver(numKeys: number, ...args: Args): Promise<number>;
+  heraldDeliver(numKeys: number, ...args: Args): Promise<(number | string)[]>;
+  heraldResume(k1: string, k2: string, ...args: Args): Promise<(number | string)[]>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 

@@ -1,4 +1,4 @@
-import { type Delivery, decodeDeliveries } from "@herald/protocol";
+import { type Delivery, decodeDeliveries, formatId, HistoryPolicy, parseHistoryRules } from "@herald/protocol";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,6 +10,7 @@ import {
   MAX_BYTES_PER_CALL,
   MAX_DELIVERIES_PER_CALL,
   RedisBus,
+  RedisHistory,
   RedisPresence,
   startLocalRedis,
 } from "../src/index.js";
@@ -53,7 +54,7 @@ describe("RedisBus.deliver", () => {
     const deliveries = [...Array.from({ length: total }, (_, i) => toAlice(i)), { ...toAlice(-1), target: "bob" }];
     payloads.length = 0;
 
-    const unrouted = await bus.deliver({ deliveries, priority: "low", release: total });
+    const { unrouted } = await bus.deliver({ deliveries, priority: "low", release: total });
 
     expect(unrouted).toBe(1); // bob is connected nowhere
     expect(await commands.get(keys.pending("low"))).toBe("0");
@@ -68,7 +69,8 @@ describe("RedisBus.deliver", () => {
   it("sends a small batch as one payload", async () => {
     const bus = new RedisBus(keys, defineScripts(commands));
     payloads.length = 0;
-    expect(await bus.deliver({ deliveries: [toAlice(1), toAlice(2)], priority: "low", release: 0 })).toBe(0);
+    const outcome = await bus.deliver({ deliveries: [toAlice(1), toAlice(2)], priority: "low", release: 0 });
+    expect(outcome).toEqual({ unrouted: 0, kept: 0 });
     await expect.poll(() => payloads.length).toBe(1);
     expect(payloads[0]?.split("\n")).toHaveLength(2);
   });
@@ -84,5 +86,107 @@ describe("RedisBus.deliver", () => {
     const arrived: number[] = [];
     for (const p of payloads) decodeDeliveries(p, (d) => arrived.push(d.ts));
     expect(arrived).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+});
+
+/** A message's delivery to a user: `n` also orders its id. */
+const message = (user: string, n: number, extra: Partial<Delivery> = {}): Delivery => ({
+  kind: "user",
+  target: user,
+  priority: "low",
+  ts: 1_700_000_000_000 + n,
+  id: formatId(1_700_000_000_000 + n, 0),
+  frame: `{"type":"message","id":"${formatId(1_700_000_000_000 + n, 0)}","n":${n}}`,
+  ...extra,
+});
+
+describe("history", () => {
+  const keeping = {
+    history: new HistoryPolicy(parseHistoryRules("user:alice 5/1h, user:* 0")),
+    unacked: { cap: 3, retentionMs: 60_000 },
+  };
+
+  it("appends a message's deliveries to its channel's history as it publishes them, trimmed to the limit", async () => {
+    const bus = new RedisBus(keys, defineScripts(commands), keeping);
+    payloads.length = 0;
+    const deliveries = Array.from({ length: 8 }, (_, i) => message("alice", i));
+    await bus.deliver({ deliveries, priority: "low", release: 0 });
+    await expect.poll(() => payloads.length).toBe(1);
+    const arrived: string[] = [];
+    decodeDeliveries(payloads[0] as string, (d) => arrived.push(d.frame));
+    expect(arrived).toEqual(deliveries.map((d) => d.frame));
+    const kept = await commands.lrange(keys.history("user:alice"), 0, -1);
+    expect(kept.map((e) => e.slice(e.indexOf("\t", 14) + 1))).toEqual(arrived.slice(3));
+    expect(await commands.pttl(keys.history("user:alice"))).toBeGreaterThan(3_500_000);
+  });
+
+  it("keeps nothing for a channel whose rule is 0, and counts a destination no node holds as kept only when history has it", async () => {
+    const bus = new RedisBus(keys, defineScripts(commands), keeping);
+    const outcome = await bus.deliver({ deliveries: [message("zed", 1)], priority: "low", release: 0 });
+    expect(outcome).toEqual({ unrouted: 1, kept: 0 });
+    expect(await commands.exists(keys.history("user:zed"))).toBe(0);
+    const policy = new HistoryPolicy(parseHistoryRules("user:* 5/1h"));
+    const kept = await new RedisBus(keys, defineScripts(commands), { ...keeping, history: policy }).deliver({
+      deliveries: [message("zed", 2)],
+      priority: "low",
+      release: 0,
+    });
+    expect(kept).toEqual({ unrouted: 0, kept: 1 });
+  });
+
+  it("replays what followed `since`, and answers a gap for an id it does not hold or more than the limit", async () => {
+    const bus = new RedisBus(keys, defineScripts(commands), {
+      ...keeping,
+      history: new HistoryPolicy(parseHistoryRules("news 100/1h")),
+    });
+    const topic = (n: number) => ({ ...message("", n), kind: "topic" as const, target: "news" });
+    await bus.deliver({ deliveries: Array.from({ length: 10 }, (_, i) => topic(i)), priority: "low", release: 0 });
+    const history = new RedisHistory(defineScripts(commands), keys);
+    const since = (n: number) => formatId(1_700_000_000_000 + n, 0);
+
+    const replay = await history.resume("news", { since: since(6), limit: 10 });
+    expect(replay.status).toBe("replay");
+    expect(replay.entries.map((e) => JSON.parse(e.frame).n)).toEqual([7, 8, 9]);
+    expect((await history.resume("news", { since: since(0), limit: 5 })).status).toBe("too_many");
+    expect((await history.resume("news", { since: since(50), limit: 10 })).status).toBe("gap");
+    expect((await history.resume("news", { limit: 10 })).status).toBe("none");
+  });
+
+  it("keeps a user's critical messages until acknowledged, up to the cap", async () => {
+    const bus = new RedisBus(keys, defineScripts(commands), keeping);
+    const critical = (n: number) => message("carol", n, { priority: "critical" });
+    await bus.deliver({ deliveries: [1, 2, 3, 4].map(critical), priority: "critical", release: 0 });
+    const history = new RedisHistory(defineScripts(commands), keys);
+    const before = await history.resume("user:carol", { userId: "carol", limit: 10 });
+    expect(before.unacked.map((u) => JSON.parse(u.frame).n).sort()).toEqual([1, 2, 3]);
+    await history.ack("carol", formatId(1_700_000_000_002, 0));
+    const after = await history.resume("user:carol", { userId: "carol", limit: 10 });
+    expect(after.unacked.map((u) => JSON.parse(u.frame).n).sort()).toEqual([1, 3]);
+  });
+});
+
+describe("publish turn", () => {
+  it("holds a job's publish until every lower active job of its queue, locked by a live worker, has published", async () => {
+    const bus = new RedisBus(keys, defineScripts(commands));
+    const queue = keys.queue("turns");
+    await commands.del(`${queue}:active`, keys.published("turns"));
+    await commands.lpush(`${queue}:active`, "7", "8", "9");
+    await commands.set(`${queue}:7:lock`, "worker-a", "PX", 60_000);
+    // Job 9's worker finished first; job 8's worker died (no lock): only job 7 is waited for.
+    payloads.length = 0;
+    const nine = bus.deliver({
+      deliveries: [toAlice(9)],
+      priority: "low",
+      release: 0,
+      job: { queue: "turns", id: "9" },
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(payloads).toHaveLength(0);
+    await bus.deliver({ deliveries: [toAlice(7)], priority: "low", release: 0, job: { queue: "turns", id: "7" } });
+    await nine;
+    await expect.poll(() => payloads.length).toBe(2);
+    const order: number[] = [];
+    for (const p of payloads) decodeDeliveries(p, (d) => order.push(d.ts));
+    expect(order).toEqual([7, 9]);
   });
 });

@@ -7,11 +7,26 @@ export interface DeliveryBatch {
   priority: Priority;
   /** Messages of the batch now finished, released from the priority's pending count with the publish. */
   release: number;
+  /**
+   * The queue job publishing the batch: with it, the bus publishes only once every lower
+   * job of that queue taken by any worker has published (or its worker died), so a queue's
+   * batches go out in queue order whatever the number of worker processes.
+   */
+  job?: { queue: string; id: string } | undefined;
+}
+
+/** What became of a batch's destinations that no live node holds. */
+export interface DeliveryOutcome {
+  /** Kept nowhere: no live node took them and their channel keeps no history. */
+  unrouted: number;
+  /** Kept in their channel's history, for a replay. */
+  kept: number;
 }
 
 /**
- * The workers' side of the bus: routes each delivery to the edge nodes that hold its user
- * or topic, and broadcasts to every node, then publishes it to them in the priority's lane.
+ * The workers' side of the bus: appends each message's delivery to its channel's history,
+ * routes it to the edge nodes that hold its user or topic,
+ * and broadcasts to every node, then publishes it to them in the priority's lane.
  *
  * - Routed when published: a node whose `Presence.addConnection` / `addSubscriber` resolved
  *   before `deliver` was called receives the batch (if it is live and subscribed).
@@ -25,8 +40,8 @@ export interface DeliveryBatch {
  *   repeats that part.
  */
 export interface Bus {
-  /** Routes and publishes a batch; resolves with how many destinations no live node holds. */
-  deliver(batch: DeliveryBatch): Promise<number>;
+  /** Keeps, routes and publishes a batch; resolves with what became of the destinations no live node holds. */
+  deliver(batch: DeliveryBatch): Promise<DeliveryOutcome>;
 }
 
 /** What an edge does with what the bus brings. */

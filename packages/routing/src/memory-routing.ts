@@ -1,5 +1,7 @@
-import { encodeDelivery, LANES, type Lane, laneOf, type Priority } from "@herald/protocol";
-import type { Bus, BusHandlers, BusSubscriber, DeliveryBatch } from "./bus.js";
+import { encodeDelivery, HistoryPolicy, LANES, type Lane, laneOf, type Priority } from "@herald/protocol";
+import type { Bus, BusHandlers, BusSubscriber, DeliveryBatch, DeliveryOutcome } from "./bus.js";
+import type { History } from "./history.js";
+import { MemoryHistory } from "./memory-history.js";
 import type { Heartbeat, InterestSnapshot, Presence, UserPresence } from "./presence.js";
 
 type Counts = Map<string, Map<string, number>>;
@@ -20,6 +22,15 @@ export class MemoryRouting {
   private readonly subscribers = new Map<string, MemoryBusSubscriber>();
   /** Pending counts released by published batches, per priority. */
   readonly released: Record<Priority, number> = { critical: 0, high: 0, normal: 0, low: 0 };
+  private readonly store: MemoryHistory;
+
+  constructor(options: { history?: HistoryPolicy } = {}) {
+    this.store = new MemoryHistory(options.history ?? HistoryPolicy.off());
+  }
+
+  history(): History {
+    return this.store;
+  }
 
   presence(nodeId: string): Presence {
     return new MemoryPresence(this, nodeId);
@@ -109,20 +120,21 @@ export class MemoryRouting {
     return { user, online: connections > 0, connections, nodes };
   }
 
-  private deliver(batch: DeliveryBatch): number {
+  private deliver(batch: DeliveryBatch): DeliveryOutcome {
     const lane = laneOf(batch.priority);
     const perNode = new Map<string, string[]>();
     const broadcasts: string[] = [];
-    let unrouted = 0;
+    const outcome = { unrouted: 0, kept: 0 };
     for (const d of batch.deliveries) {
+      const kept = this.store.append(d, batch.priority);
       const line = encodeDelivery(d);
       if (d.kind === "broadcast") broadcasts.push(line);
-      else if (!this.route(d.kind, d.target, line, perNode)) unrouted++;
+      else if (!this.route(d.kind, d.target, line, perNode)) outcome[kept ? "kept" : "unrouted"]++;
     }
     for (const [node, lines] of perNode) this.subscribers.get(node)?.push(lane, lines.join("\n"));
     if (broadcasts.length) for (const s of this.subscribers.values()) s.push(lane, broadcasts.join("\n"));
     this.released[batch.priority] += batch.release;
-    return unrouted;
+    return outcome;
   }
 
   /** Adds a line to the payload of every live node holding the user or topic; false when none does. */

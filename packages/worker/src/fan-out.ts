@@ -6,7 +6,7 @@ import {
   type Priority,
   userChannel,
 } from "@herald/protocol";
-import type { Bus } from "@herald/routing";
+import type { Bus, DeliveryOutcome } from "@herald/routing";
 import type { Ticket } from "./publish-sequencer.js";
 
 /** A message that cannot be delivered as it is, with why. */
@@ -48,7 +48,12 @@ export function toDeliveries(messages: readonly Envelope[]): Encoded {
 function encodeInto(m: Envelope, deliveries: Delivery[]): void {
   const frameFor = messageFrameEncoder(m);
   const to = m.to;
-  const base = { priority: m.priority, ts: m.ts };
+  const base = {
+    priority: m.priority,
+    ts: m.ts,
+    id: m.id,
+    expires: m.ttl === undefined ? undefined : m.ts + m.ttl * 1000,
+  };
   if ("user" in to) {
     deliveries.push({ kind: "user", target: to.user, frame: frameFor(userChannel(to.user)), ...base });
   } else if ("users" in to) {
@@ -61,22 +66,22 @@ function encodeInto(m: Envelope, deliveries: Delivery[]): void {
 }
 
 /**
- * When `turn` comes, hands the deliveries to the bus, which routes them to the nodes holding
- * each user and topic and releases `release` messages from the priority's pending count.
- * Resolves with how many users or topics no live node holds.
+ * When `turn` comes, hands the deliveries to the bus, which keeps them in their channels'
+ * histories, routes them to the nodes holding each user and topic and releases `release`
+ * messages from the priority's pending count, once every lower job of the queue, taken by
+ * any worker, has published. Resolves with what became of the destinations no live node holds.
  */
 export async function publish(
   deliveries: readonly Delivery[],
   bus: Bus,
   turn: Ticket,
-  priority: Priority,
-  release: number,
-): Promise<number> {
-  if (deliveries.length === 0 && release === 0) {
+  batch: { priority: Priority; release: number; job?: { queue: string; id: string } | undefined },
+): Promise<DeliveryOutcome> {
+  if (deliveries.length === 0 && batch.release === 0) {
     turn.skip();
-    return 0;
+    return { unrouted: 0, kept: 0 };
   }
-  return turn.run(() => bus.deliver({ deliveries, priority, release }));
+  return turn.run(() => bus.deliver({ deliveries, ...batch }));
 }
 
 /** The message as a dead letter can hold it: its data replaced when JSON cannot express it. */

@@ -71,6 +71,8 @@ interface Ready {
 /** The parts of a BullMQ job the processor uses. */
 export interface ProcessedJob {
   id?: string | undefined;
+  /** The BullMQ queue the job came from. */
+  queueName?: string | undefined;
   data: unknown;
   updateData(data: MessageJobData): Promise<void>;
 }
@@ -100,9 +102,11 @@ export class MessageProcessor {
       throw err;
     }
     // Publishing and releasing the finished messages from the pending count are one step.
-    const unrouted = await publish(ready.deliveries, this.deps.bus, turn, priority, ready.release);
+    const batch = { priority, release: ready.release, job: publishTurnOf(job) };
+    const outcome = await publish(ready.deliveries, this.deps.bus, turn, batch);
     const { metrics } = this.deps;
-    if (unrouted) metrics.unrouted.inc({ priority }, unrouted);
+    if (outcome.unrouted) metrics.unrouted.inc({ priority }, outcome.unrouted);
+    if (outcome.kept) metrics.unroutedKept.inc({ priority }, outcome.kept);
     // Counted once published: a job that fails before that is retried and counted then.
     for (const [outcome, n] of Object.entries(ready.outcomes)) if (n) metrics.messages.inc({ priority, outcome }, n);
     metrics.jobSeconds.observe({ priority }, (performance.now() - started) / 1000);
@@ -266,4 +270,13 @@ export class MessageProcessor {
     }
     return batch;
   }
+}
+
+/**
+ * The job's place in its queue's publish order: BullMQ numbers the jobs it creates in
+ * queue order; a job given its own id by another client takes no turn (its order is not kept).
+ */
+function publishTurnOf(job: ProcessedJob): { queue: string; id: string } | undefined {
+  if (job.queueName === undefined || job.id === undefined || !/^[0-9]{1,15}$/.test(job.id)) return undefined;
+  return { queue: job.queueName, id: job.id };
 }

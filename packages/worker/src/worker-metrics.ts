@@ -7,6 +7,7 @@ export class WorkerMetrics {
   readonly jobSeconds: Histogram<"priority">;
   readonly queueWaitSeconds: Histogram<"priority">;
   readonly unrouted: Counter<"priority">;
+  readonly unroutedKept: Counter<"priority">;
   readonly deadTrimmed: Counter;
   readonly busBacklog: Gauge<"lane">;
   readonly lanePaused: Gauge<"lane">;
@@ -42,7 +43,13 @@ export class WorkerMetrics {
     });
     this.unrouted = new Counter({
       name: "herald_worker_unrouted_total",
-      help: "Deliveries with no live node holding the user or topic",
+      help: "Users or topics of a published batch that no live node held and whose channel keeps no history: lost",
+      labelNames: ["priority"],
+      registers,
+    });
+    this.unroutedKept = new Counter({
+      name: "herald_worker_unrouted_kept_total",
+      help: "Users or topics of a published batch that no live node held, kept in their channel's history for replay",
       labelNames: ["priority"],
       registers,
     });

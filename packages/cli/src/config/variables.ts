@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { DEFAULT_MESSAGES_PER_JOB } from "@herald/jobs";
+import { parseHistoryRules } from "@herald/protocol";
 import { z } from "zod";
 
 /** One configuration variable: its env name, schema (with default) and a doc line for the README. */
@@ -136,6 +137,41 @@ export const VARIABLES = {
     int(0, 3600),
     "5",
     "how often an edge sends itself a canary delivery per lane; one not back in 4 intervals makes it unready (0 = off)",
+    EDGE,
+  ),
+  history: v(
+    "HERALD_HISTORY",
+    z.string().transform((text, ctx) => {
+      try {
+        return parseHistoryRules(text);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+    "",
+    "history per channel pattern, before the defaults `user:* 20/1h, * 200/1h`: comma-separated `<pattern> <entries>/<age>` (age in s, m, h, d) or `<pattern> 0` for none, e.g. `chat:* 0, workflow:* 1000/1h`",
+    WORKER,
+  ),
+  unackedMax: v(
+    "HERALD_UNACKED_MAX",
+    int(0, 100_000),
+    "100",
+    "critical messages kept per user until acknowledged (past it, new ones are delivered and replayed but not re-sent)",
+    WORKER,
+  ),
+  unackedSeconds: v(
+    "HERALD_UNACKED_SECONDS",
+    int(1, 30 * 86400),
+    "86400",
+    "longest a critical message awaits its acknowledgement (its ttl, when shorter, ends it first)",
+    WORKER,
+  ),
+  replayLimit: v(
+    "HERALD_REPLAY_LIMIT",
+    int(1, 10_000),
+    "1000",
+    "most history entries one `since` replays; when more were missed the client gets `history_gap`",
     EDGE,
   ),
   edgeMetricsPort: v(

@@ -57,6 +57,15 @@ export function answerFrame(ctx: SocketContext, conn: Conn, text: string | undef
       unsubscribe(ctx, conn, frame.channel);
       return;
     case "ack":
-      return; // every priority is delivered at most once in this version: an ack has nothing to settle
+      acknowledge(ctx, conn, frame.id);
+      return;
   }
+}
+
+/** A critical message acknowledged: it is no longer re-sent to the user's connections. */
+function acknowledge(ctx: SocketContext, conn: Conn, id: string): void {
+  ctx.metrics.acks.inc();
+  ctx.history.ack(conn.identity.userId, id).catch((err: unknown) => {
+    ctx.log.warn({ err, conn: conn.id }, "could not record an acknowledgement: the message may be re-sent");
+  });
 }

@@ -1,16 +1,20 @@
 import { BROADCAST_CHANNEL, encodeFrame, userChannel } from "@herald/protocol";
 import { answerFrame } from "./client-frames.js";
-import { type ClientSocket, type Conn, closeWith, sendError } from "./client-socket.js";
+import { type ClientSocket, type Conn, closeWith } from "./client-socket.js";
+import { catchUp } from "./resume.js";
 import type { SocketContext } from "./socket-context.js";
 import { leaveAll } from "./subscriptions.js";
 
 /**
- * A connection's socket opened: it joins the pool, then this node registers the user, and
- * only then is `welcome` sent (so a message accepted after `welcome` reaches it), followed
- * by the answers to any frames the client sent early.
+ * A connection's socket opened: it joins the pool, holding its user channel's deliveries,
+ * then this node registers the user, and only then is `welcome` sent (so a message accepted
+ * after `welcome` reaches it), followed by the catch-up on the user channel (unacknowledged
+ * critical messages, the replay after `?since=`, then what was held) and the answers to any
+ * frames the client sent early.
  */
 export function openConnection(ctx: SocketContext, conn: Conn, ws: ClientSocket): void {
   conn.socket = ws;
+  ctx.held.holdUser(conn);
   ctx.pool.add(conn);
   const userId = conn.identity.userId;
   ctx.presence.addConnection(userId).then(
@@ -24,10 +28,7 @@ export function openConnection(ctx: SocketContext, conn: Conn, ws: ClientSocket)
       conn.state = "open";
       ws.subscribe(BROADCAST_CHANNEL);
       ws.cork(() => ws.send(welcomeFrame(ctx, conn)));
-      if (conn.resumeFrom !== undefined) {
-        const message = "no history is kept in this version: resynchronise";
-        sendError(conn, ctx.metrics, "history_gap", message, userChannel(userId));
-      }
+      void catchUp(ctx, conn, userChannel(userId), conn.resumeFrom);
       const early = conn.early;
       conn.early = undefined;
       for (const text of early ?? []) answerFrame(ctx, conn, text);
@@ -45,6 +46,7 @@ export function closeConnection(ctx: SocketContext, conn: Conn): void {
   conn.state = "closed";
   conn.socket = undefined;
   ctx.pool.release(conn);
+  ctx.held.releaseAll(conn);
   leaveAll(ctx, conn);
   // A registration still in flight is undone when it lands (see openConnection); one that failed never counted.
   if (conn.presence === "registered") unregister(ctx, conn);

@@ -1,11 +1,14 @@
 import { BROADCAST_CHANNEL, channelAllowed, encodeFrame, topicProblem, userChannel } from "@herald/protocol";
 import { type Conn, sendError } from "./client-socket.js";
+import { catchUp } from "./resume.js";
 import type { SocketContext } from "./socket-context.js";
 
 /**
  * Subscribes a connection to a topic. `subscribed` is sent once this node is registered for
- * the topic, so a message accepted after it reaches the connection. The user's own channel
- * and `broadcast` are always delivered: subscribing to them only confirms.
+ * the topic, so a message accepted after it reaches the connection. With `since`, the
+ * topic's live deliveries are held from the start, and the replay follows `subscribed`
+ * (see catchUp). The user's own channel and `broadcast` are always delivered: subscribing
+ * to them only confirms.
  */
 export function subscribe(ctx: SocketContext, conn: Conn, channel: string, since: string | undefined): void {
   const ws = conn.socket;
@@ -29,19 +32,19 @@ export function subscribe(ctx: SocketContext, conn: Conn, channel: string, since
   }
   conn.topics ??= new Set();
   conn.topics.add(channel);
-  ws.subscribe(channel);
+  if (since === undefined) ws.subscribe(channel);
+  else ctx.held.holdTopic(conn, channel);
   ctx.topics.join(channel).then(
     () => {
       if (conn.state !== "open" || !conn.topics?.has(channel)) return;
-      if (since !== undefined) {
-        sendError(conn, ctx.metrics, "history_gap", "no history is kept in this version: resynchronise", channel);
-      }
       ws.send(encodeFrame({ type: "subscribed", channel }));
+      if (since !== undefined) void catchUp(ctx, conn, channel, since);
     },
     (err: unknown) => {
       ctx.log.warn({ err, conn: conn.id }, "topic registration failed");
       if (conn.state !== "open") return;
       conn.topics?.delete(channel);
+      ctx.held.release(conn, channel);
       ws.unsubscribe(channel);
       sendError(conn, ctx.metrics, "internal", "could not subscribe; retry", channel);
     },
@@ -53,6 +56,7 @@ export function unsubscribe(ctx: SocketContext, conn: Conn, channel: string): vo
   const ws = conn.socket;
   if (!ws) return;
   if (conn.topics?.delete(channel)) {
+    ctx.held.release(conn, channel);
     ws.unsubscribe(channel);
     ctx.topics.leave(channel);
   }
