@@ -15,7 +15,10 @@ export interface OrderedConsumerOptions {
   connection: Redis;
   /** Jobs in flight at once. */
   concurrency: number;
-  /** Longest a job may run before another worker may take it as stalled. */
+  /**
+   * How long a job's lock holds without renewal; the consumer renews the locks of its jobs
+   * in flight every third of it, so only a job whose worker died loses its lock.
+   */
   lockDurationMs: number;
   /** Shared by a worker's consumers: urgent ones enter it per job, bulk ones wait for it to clear. */
   gate: UrgencyGate;
@@ -28,9 +31,8 @@ export interface OrderedConsumerOptions {
 }
 
 /**
- * Longest a fetched bulk job waits for urgent jobs in flight before it starts anyway: well
- * inside its lock (handler timeout + 60 s), and long enough that, as with no bound, bulk
- * jobs do not start while urgent ones are being processed.
+ * Longest a fetched bulk job waits for urgent jobs in flight before it starts anyway: long
+ * enough that, as with no bound, bulk jobs do not start while urgent ones are being processed.
  */
 const MAX_BULK_HOLD_MS = 5000;
 
@@ -65,6 +67,9 @@ export class OrderedConsumer {
   private readonly worker: Worker;
   private readonly sequencer = new PublishSequencer();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Jobs in flight with the token that locks each, for the renewals. */
+  private readonly locks = new Map<Job, string>();
+  private renewals: NodeJS.Timeout | undefined;
   private closing = false;
   private closed: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
@@ -98,6 +103,8 @@ export class OrderedConsumer {
 
   async start(): Promise<void> {
     await this.worker.waitUntilReady();
+    this.renewals = setInterval(() => this.renewLocks(), this.options.lockDurationMs / 3);
+    this.renewals.unref();
     this.worker.startStalledCheckTimer().catch((err: unknown) => {
       this.log.error(
         { err, queue: this.options.queue },
@@ -171,7 +178,17 @@ export class OrderedConsumer {
     return true;
   }
 
+  /** Extends the lock of every job in flight (a job that finished meanwhile answers 0: harmless). */
+  private renewLocks(): void {
+    for (const [job, token] of this.locks) {
+      job.extendLock(token, this.options.lockDurationMs).catch((err: unknown) => {
+        this.log.warn({ err, jobId: job.id }, "could not renew a job's lock; another worker may take it as stalled");
+      });
+    }
+  }
+
   private track(job: Job, token: string, ticket: Ticket): void {
+    this.locks.set(job, token);
     const urgent = this.options.lane === "urgent";
     const leave = urgent ? this.options.gate.enter() : undefined;
     const done: Promise<void> = (urgent ? this.process(job, ticket) : this.startBulk(job, ticket))
@@ -192,6 +209,7 @@ export class OrderedConsumer {
       )
       .finally(() => {
         leave?.();
+        this.locks.delete(job);
         this.inFlight.delete(done);
       });
     this.inFlight.add(done);
@@ -203,8 +221,8 @@ export class OrderedConsumer {
    * fetch brings several jobs at once, and started together they hold the event loop for
    * tens of milliseconds (parsing, handlers, encoding) while an urgent job's reply waits
    * unread on its own connection. The wait for urgent jobs is
-   * bounded: this job's lock is running out meanwhile (nothing extends it), and under
-   * steady urgent traffic it would otherwise wait until another worker took it as stalled.
+   * bounded: under steady urgent traffic a bulk job would otherwise never start, and the
+   * later jobs of its queue wait for its publish turn.
    */
   private async startBulk(job: Job, ticket: Ticket): Promise<void> {
     const { gate, pacer } = this.options;
@@ -221,6 +239,7 @@ export class OrderedConsumer {
     this.closed ??= (async () => {
       this.closing = true;
       await Promise.allSettled([...this.inFlight]);
+      clearInterval(this.renewals);
       // Our jobs are settled, so nothing is lost by not waiting out the blocking fetch (up to 5 s).
       await this.worker.close(true);
       // The loop ends on its own once closing; a fetch failing meanwhile was logged there.

@@ -13,6 +13,13 @@ import { OrderedConsumer } from "./ordered-consumer.js";
 import { UrgencyGate } from "./urgency-gate.js";
 import { WorkerMetrics } from "./worker-metrics.js";
 
+/**
+ * How long a job stays locked to its worker without a renewal; locks are renewed every third
+ * of it while the job runs. Short, because a queue's later jobs wait for the publish turn of
+ * an earlier one while its lock holds: a worker that dies holds up its queue this long at most.
+ */
+const JOB_LOCK_MS = 15_000;
+
 export interface WorkerOptions extends ProcessorOptions {
   /** Jobs in flight per priority queue. */
   concurrency: number;
@@ -82,7 +89,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
           prefix: deps.keys.tag,
           connection: deps.connectBlocking(`worker:${priority}`),
           concurrency: options.concurrency,
-          lockDurationMs: options.handlerTimeoutMs + 60_000,
+          lockDurationMs: JOB_LOCK_MS,
           gate,
           lane: laneOf(priority),
           backpressure,
