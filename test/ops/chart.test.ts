@@ -253,6 +253,7 @@ describe("what each value set turns on", () => {
     const { objects } = render(VALUE_SETS.monitoring as string[]);
     const sm = byKind(objects, "ServiceMonitor")[0] as Obj;
     expect(sm.spec.endpoints[0].port).toBe("metrics");
+    expect(sm.spec.endpoints[0].relabelings).toEqual([{ targetLabel: "job", replacement: "herald" }]);
     const selected = byKind(objects, "Service").filter((s) =>
       Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v),
     );
