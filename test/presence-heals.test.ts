@@ -14,19 +14,34 @@ afterEach(async () => {
   g = undefined;
 });
 
-/** Sends until the client has one of them (what is sent while the path heals may be refused or lost). */
-async function receivesAgain(gateway: Gateway, client: TestClient, to: unknown, what: string): Promise<void> {
+/**
+ * Sends until the client has one of them (what is sent while the path heals may be refused,
+ * or accepted before the edge is routed to again); resolves with the ids accepted (202).
+ */
+async function receivesAgain(gateway: Gateway, client: TestClient, to: unknown, what: string): Promise<string[]> {
   let n = 0;
+  const accepted: string[] = [];
   await waitFor(
     async () => {
       const event = `${what}-${++n}`;
-      await gateway.post(msg(to, event)).catch(() => undefined); // 503 while Redis comes back
+      const res = await gateway.post(msg(to, event)).catch(() => undefined); // 503 while Redis comes back
+      if (res?.status === 202) accepted.push(res.json.ids[0]);
       return client.frames.some((f) => typeof f.event === "string" && f.event.startsWith(what));
     },
     `${what} to arrive on a connection that never closed`,
     45_000,
     500,
   );
+  return accepted;
+}
+
+/** Every accepted id after the first is in the channel's history: a client resuming from the first gets them all. */
+async function allInHistory(gateway: Gateway, accepted: string[], user: string, edge = 0): Promise<void> {
+  const resumed = await gateway.connect(user, {}, edge, `&since=${accepted[0]}`);
+  const ids = () => resumed.messages().map((f) => f.id);
+  await waitFor(() => ids().length >= accepted.length - 1, "the replay of what was accepted while healing");
+  expect(ids()).toEqual(accepted.slice(1));
+  resumed.close();
 }
 
 describe("presence heals", () => {
@@ -38,8 +53,10 @@ describe("presence heals", () => {
     await subscriber.next((f) => f.type === "subscribed", "subscribed");
 
     await g.restartRedisEmpty();
-    await receivesAgain(g, user, { user: "still-here" }, "after-restart");
+    const accepted = await receivesAgain(g, user, { user: "still-here" }, "after-restart");
     await receivesAgain(g, subscriber, { channel: "room:1" }, "topic-after-restart");
+    await g.post(msg({ user: "still-here" }, "after-restart-last")).then((r) => accepted.push(r.json.ids[0]));
+    await allInHistory(g, accepted, "still-here");
     expect(user.closeCode).toBeUndefined();
     expect(await g.metric(g.edges[0]!, "herald_presence_restores_total")).toBeGreaterThanOrEqual(1);
     await waitFor(
@@ -59,8 +76,10 @@ describe("presence heals", () => {
     } finally {
       process.kill(g.redis.pid, "SIGCONT");
     }
-    await receivesAgain(g, onA, { user: "on-a" }, "after-pause-a");
+    const acceptedA = await receivesAgain(g, onA, { user: "on-a" }, "after-pause-a");
     await receivesAgain(g, onB, { user: "on-b" }, "after-pause-b");
+    await g.post(msg({ user: "on-a" }, "after-pause-last")).then((r) => acceptedA.push(r.json.ids[0]));
+    await allInHistory(g, acceptedA, "on-a", 1);
     expect(onA.closeCode).toBeUndefined();
     expect(onB.closeCode).toBeUndefined();
   }, 120_000);

@@ -4,6 +4,13 @@
 //   {cmd:"open", protocol, port(s), users, subscribe, secret?, appKey?}  -> {type:"ready", opened, ms}
 //   {cmd:"reset"} -> zero counters;  {cmd:"report"} -> {type:"report", frames, hist}
 //   {cmd:"exit"}
+// Tracked connections (Herald only, the reconnect scenario), each checking every message's
+// id and sequence number (its data.seq, counted per user from 0):
+//   {cmd:"track-open", users, ports, secret}  -> {type:"track-ready", opened, failed}
+//   {cmd:"track-status", through}  -> {type:"track-status", reached, anomalies}  (reached: users whose seq `through` came)
+//   {cmd:"track-close"}  -> {type:"track-closed"}
+//   {cmd:"track-resume", through, concurrency, t0}  -> {type:"track-resumed", welcome[], complete[], failed, anomalies}
+//     reconnects every user with ?since=<last id it saw>; times are ms since t0 (the parent's clock)
 
 import { signToken } from "@herald/testkit";
 import * as hdr from "hdr-histogram-js";
@@ -154,9 +161,125 @@ process.on("message", async (m) => {
       }
     }
     process.send({ type: "churned", churned });
+  } else if (m.cmd?.startsWith("track-")) {
+    await tracking(m);
   } else if (m.cmd === "exit") {
     for (const s of sockets) s.close();
+    for (const t of tracked) t.client?.close();
     process.exit(0);
   }
 });
 process.send({ type: "started" });
+
+/** Tracked connections: one per user, verifying what it receives (see the header). */
+const tracked = [];
+const anomalies = { duplicates: 0, missing: 0, outOfOrder: 0, errors: 0, foreign: 0, closed: 0, samples: [] };
+const anomaly = (kind, t, detail) => {
+  anomalies[kind]++;
+  if (anomalies.samples.length < 10) anomalies.samples.push(`${kind} ${t.user}: ${detail}`);
+};
+
+function onTracked(t, text) {
+  let f;
+  try {
+    f = JSON.parse(text);
+  } catch {
+    return anomaly("foreign", t, `not JSON: ${text.slice(0, 80)}`);
+  }
+  if (f.type === "welcome") {
+    t.welcomeAt = Date.now();
+    t.resolveWelcome?.();
+    return;
+  }
+  if (f.type === "error") return anomaly("errors", t, `${f.code} ${f.message ?? ""}`);
+  if (f.type !== "message") return;
+  if (f.channel !== `user:${t.user}`) return anomaly("foreign", t, `message on ${f.channel}`);
+  if (t.seen.has(f.id)) return anomaly("duplicates", t, `id ${f.id} (seq ${f.data?.seq}) again`);
+  t.seen.add(f.id);
+  const seq = f.data?.seq;
+  if (t.lastId !== undefined && f.id <= t.lastId) anomaly("outOfOrder", t, `id ${f.id} after ${t.lastId}`);
+  if (seq > t.nextSeq) anomaly("missing", t, `seq ${t.nextSeq}..${seq - 1} missing before ${seq}`);
+  else if (seq < t.nextSeq) anomaly("outOfOrder", t, `seq ${seq} after ${t.nextSeq - 1}`);
+  t.nextSeq = Math.max(t.nextSeq, seq + 1);
+  t.lastId = t.lastId === undefined || f.id > t.lastId ? f.id : t.lastId;
+  if (seq === t.through) t.completeAt = Date.now();
+}
+
+function connectTracked(t) {
+  const since = t.lastId === undefined ? "" : `&since=${encodeURIComponent(t.lastId)}`;
+  const welcome = new Promise((resolve) => (t.resolveWelcome = resolve));
+  t.welcomeAt = undefined;
+  return openSocket({
+    port: t.port,
+    path: `/v1/ws?token=${t.token}${since}`,
+    onText: (buf, start, end) => onTracked(t, buf.toString("utf8", start, end)),
+    onClose: () => {
+      if (!t.closing) anomaly("closed", t, "connection closed by the server");
+    },
+  }).then(async (client) => {
+    t.client = client;
+    t.closing = false;
+    await welcome;
+  });
+}
+
+/** Runs `fn` over `items`, at most `concurrency` at a time; resolves with how many failed. */
+async function pool(items, concurrency, fn) {
+  let next = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        try {
+          await fn(item);
+        } catch (err) {
+          failed++;
+          if (failed <= 3) process.stderr.write(`fleet: connect failed: ${err.message}\n`);
+        }
+      }
+    }),
+  );
+  return failed;
+}
+
+async function tracking(m) {
+  if (m.cmd === "track-open") {
+    const ports = m.ports ?? [m.port];
+    for (const [i, user] of m.users.entries()) {
+      const token = await signToken(m.secret, user, {}, "2h");
+      tracked.push({ user, token, port: ports[i % ports.length], seen: new Set(), nextSeq: 0, through: -1 });
+    }
+    const failed = await pool(tracked, m.concurrency ?? 64, connectTracked);
+    process.send({ type: "track-ready", opened: tracked.length - failed, failed });
+  } else if (m.cmd === "track-status") {
+    const reached = tracked.filter((t) => t.nextSeq > m.through).length;
+    process.send({ type: "track-status", reached, anomalies });
+  } else if (m.cmd === "track-close") {
+    for (const t of tracked) {
+      t.closing = true;
+      t.client?.close();
+      t.client = undefined;
+    }
+    process.send({ type: "track-closed" });
+  } else if (m.cmd === "track-resume") {
+    for (const t of tracked) {
+      t.through = m.through;
+      t.completeAt = undefined;
+    }
+    const failed = await pool(tracked, m.concurrency ?? 64, connectTracked);
+    // Connected: now wait (bounded) until every one has its last missed message.
+    const deadline = Date.now() + (m.timeoutMs ?? 60_000);
+    while (tracked.some((t) => t.client && t.completeAt === undefined) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    process.send({
+      type: "track-resumed",
+      welcome: tracked.filter((t) => t.welcomeAt !== undefined).map((t) => t.welcomeAt - m.t0),
+      complete: tracked.filter((t) => t.completeAt !== undefined).map((t) => t.completeAt - m.t0),
+      incomplete: tracked.filter((t) => t.completeAt === undefined).map((t) => `${t.user} at seq ${t.nextSeq - 1}`),
+      failed,
+      anomalies,
+    });
+  }
+}
