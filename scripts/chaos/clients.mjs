@@ -1,5 +1,6 @@
 // Clients as a real one behaves: connect to any live edge, and on a close reconnect to
-// another after a short, jittered back-off. Each records what it received and when it dropped.
+// another after a short, jittered back-off, resuming with `since` = the last id it received.
+// Each records what it received, when it dropped, and when it was told of a history gap.
 import { signToken } from "@herald/testkit";
 import WebSocket from "ws";
 
@@ -11,6 +12,10 @@ export class ChaosClient {
   /** When `welcome` arrived, each time, and when the connection dropped after one. */
   opens = [];
   closes = [];
+  /** When a `history_gap` arrived: what was sent before it may be missing for good. */
+  gaps = [];
+  /** The last message id received: the `since` of the next connection. */
+  lastId = undefined;
   connected = false;
   #stopped = false;
   #attempt = 0;
@@ -36,7 +41,8 @@ export class ChaosClient {
     if (this.#stopped) return;
     const ports = this.ports();
     const port = ports[this.#attempt++ % Math.max(1, ports.length)];
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws?token=${this.token}`);
+    const since = this.lastId ? `&since=${this.lastId}` : "";
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws?token=${this.token}${since}`);
     this.ws = ws;
     ws.on("message", (data) => {
       const frame = JSON.parse(String(data));
@@ -44,7 +50,9 @@ export class ChaosClient {
         this.connected = true;
         this.opens.push(this.clock());
       }
+      if (frame.type === "error" && frame.code === "history_gap") this.gaps.push(this.clock());
       if (frame.type !== "message") return;
+      this.lastId = frame.id;
       this.received.set(frame.id, (this.received.get(frame.id) ?? 0) + 1);
       if (!this.firstReceipt.has(frame.id)) this.firstReceipt.set(frame.id, this.clock());
     });
