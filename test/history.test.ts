@@ -110,6 +110,17 @@ describe("since replay", () => {
     recent.close();
   });
 
+  it("replays broadcasts after since when the client subscribes to broadcast with it", async () => {
+    const ids = await stream({ broadcast: true }, 3);
+    const c = await g.connect("caster", {}, 1);
+    c.send({ type: "subscribe", channel: "broadcast", since: ids[0] });
+    await waitFor(() => messageIds(c, "broadcast").length >= 2, "the replayed broadcasts");
+    const [live] = await stream({ broadcast: true }, 1);
+    await c.next((f) => f.id === live, "a live broadcast after the replay");
+    expect(messageIds(c, "broadcast")).toEqual([ids[1], ids[2], live]);
+    c.close();
+  });
+
   it("keeps nothing for a channel whose rule is 0: since answers history_gap", async () => {
     const client = await g.connect("q", { channels: ["quiet:*"] });
     client.send({ type: "subscribe", channel: "quiet:1" });

@@ -2,14 +2,23 @@ import { type Delivery, userChannel } from "@herald/protocol";
 import type { Conn } from "./socket/client-socket.js";
 
 /**
+ * Most deliveries held per connection and channel: a catch-up takes one Redis round trip,
+ * so this many arriving meanwhile means Redis is stalled; past it the connection is closed
+ * (1013) and resumes again with `since`, rather than holding without bound.
+ */
+export const MAX_HELD = 10_000;
+
+/**
  * Deliveries held for connections catching up on a channel. While a connection's history
  * (and unacknowledged messages) are read and sent, what arrives live for that channel is held
  * here instead of written, then written after the catch-up, minus what it already sent: so
  * nothing published meanwhile is missed and nothing is sent twice.
  */
 export class HeldDeliveries {
-  /** Topic -> connections holding it (they are not subscribed to the uWS topic meanwhile). */
+  /** Topic (or `broadcast`) -> connections holding it (they are not subscribed to the uWS topic meanwhile). */
   private readonly topics = new Map<string, Set<Conn>>();
+  /** Connections that passed MAX_HELD on a channel: they cannot catch up whole, and are closed to resume again. */
+  private readonly overflowed = new WeakSet<Conn>();
 
   /** Starts holding the connection's own user channel. */
   holdUser(conn: Conn): void {
@@ -33,16 +42,29 @@ export class HeldDeliveries {
   heldForUser(conn: Conn, d: Delivery): boolean {
     const list = conn.held?.get(userChannel(d.target));
     if (list === undefined) return false;
-    list.push(d);
+    this.push(conn, list, d);
     return true;
   }
 
-  /** Holds a topic delivery for every connection holding the topic; returns how many. */
+  /** Holds a topic (or broadcast) delivery for every connection holding that channel; returns how many. */
   holdForTopic(topic: string, d: Delivery): number {
     const set = this.topics.get(topic);
     if (set === undefined) return 0;
-    for (const conn of set) conn.held?.get(topic)?.push(d);
+    for (const conn of set) {
+      const list = conn.held?.get(topic);
+      if (list) this.push(conn, list, d);
+    }
     return set.size;
+  }
+
+  /** Whether the connection held more than MAX_HELD deliveries of a channel (and dropped the rest). */
+  overflowedOn(conn: Conn): boolean {
+    return this.overflowed.has(conn);
+  }
+
+  private push(conn: Conn, list: Delivery[], d: Delivery): void {
+    if (list.length < MAX_HELD) list.push(d);
+    else this.overflowed.add(conn);
   }
 
   /** Stops holding a channel for the connection; returns what was held, in arrival order. */

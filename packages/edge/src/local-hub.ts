@@ -65,7 +65,7 @@ export class LocalHub {
   /** A topic or broadcast delivery, published to its uWS topic at once (and held for connections catching up). */
   private publish(d: Delivery): void {
     const topic = d.kind === "broadcast" ? BROADCAST_CHANNEL : d.target;
-    const held = d.kind === "topic" ? this.held.holdForTopic(topic, d) : 0;
+    const held = this.held.holdForTopic(topic, d);
     const n = this.app.numSubscribers(topic);
     if (n > 0) {
       // uWS writes a publish at once: user deliveries gathered before it go first, in arrival order.

@@ -1,4 +1,4 @@
-import { type Delivery, frameMessageId, userChannel } from "@herald/protocol";
+import { BROADCAST_CHANNEL, type Delivery, frameMessageId, userChannel } from "@herald/protocol";
 import type { ResumeResult } from "@herald/routing";
 import { type Conn, closeWith, sendError } from "./client-socket.js";
 import type { SocketContext } from "./socket-context.js";
@@ -33,7 +33,12 @@ export async function catchUp(
   const held = ctx.held.release(conn, channel);
   const ws = conn.socket;
   if (conn.state !== "open" || !ws) return;
-  if (!own && !conn.topics?.has(channel)) return; // unsubscribed meanwhile
+  const topic = !own && channel !== BROADCAST_CHANNEL;
+  if (topic && !conn.topics?.has(channel)) return; // unsubscribed meanwhile
+  if (ctx.held.overflowedOn(conn)) {
+    closeWith(conn, "tryAgain", ctx.metrics, "fell behind while catching up: resume with since");
+    return;
+  }
   ws.cork(() => writeCatchUp(ctx, conn, channel, since, result, held));
   if (!own) ws.subscribe(channel); // live through uWS from here on
   if (ws.getBufferedAmount() > ctx.options.maxBackpressureBytes) {

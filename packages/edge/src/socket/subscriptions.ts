@@ -13,6 +13,14 @@ import type { SocketContext } from "./socket-context.js";
 export function subscribe(ctx: SocketContext, conn: Conn, channel: string, since: string | undefined): void {
   const ws = conn.socket;
   if (!ws) return;
+  if (channel === BROADCAST_CHANNEL && since !== undefined) {
+    // Broadcasts are held, off the uWS topic, while the broadcast history is replayed.
+    ws.unsubscribe(BROADCAST_CHANNEL);
+    ctx.held.holdTopic(conn, BROADCAST_CHANNEL);
+    ws.send(encodeFrame({ type: "subscribed", channel }));
+    void catchUp(ctx, conn, channel, since);
+    return;
+  }
   if (channel === userChannel(conn.identity.userId) || channel === BROADCAST_CHANNEL) {
     ws.send(encodeFrame({ type: "subscribed", channel }));
     return;
