@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { startEdge } from "@herald/edge";
 import { Enqueuer, PendingCount } from "@herald/jobs";
 import {
@@ -29,6 +30,9 @@ import { type Config, enqueuerOptions } from "./config/load-config.js";
 import { generateSecret, provisionRedis, signToken } from "./dev-mode.js";
 import { loadHandlers } from "./load-handlers.js";
 import { checkRedisSettings } from "./redis-checks.js";
+
+/** This release's version, from the CLI package (the version every package of a release shares). */
+const HERALD_VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
 /** What every role of one process shares: its config, logger, registry, keys and Redis connections. */
 interface Process {
@@ -63,7 +67,7 @@ export async function runRole(config: Config): Promise<void> {
   const proc: Process = {
     config,
     log,
-    registry: createRegistry(config.role, config.nodeId),
+    registry: createRegistry(config.role, config.nodeId, HERALD_VERSION),
     keys: new Keys(config.prefix),
     stops,
     connect: (name, opts = {}) => {

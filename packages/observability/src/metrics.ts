@@ -19,10 +19,17 @@ export function gaugeReadAtScrape(
 }
 
 /** One registry per process, with Node's default process metrics. */
-export function createRegistry(role: string, nodeId: string): Registry {
+export function createRegistry(role: string, nodeId: string, version: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ role, node: nodeId });
   collectDefaultMetrics({ register: registry });
+  const info = new Gauge({
+    name: "herald_build_info",
+    help: "Always 1: the Herald version and the Node.js version this process runs",
+    labelNames: ["version", "nodejs"],
+    registers: [registry],
+  });
+  info.set({ version, nodejs: process.version }, 1);
   return registry;
 }
 
