@@ -3,7 +3,7 @@ export { CLIENT_NAME_PREFIX, type ConnectionOptions, closeRedis, connectRedis, w
 export { RedisHistory } from "./history.js";
 export { Keys } from "./keys.js";
 export { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";
-export { freePort, type LocalRedis, redisReachable, startLocalRedis } from "./local-server.js";
+export { diesWithParent, freePort, type LocalRedis, redisReachable, startLocalRedis } from "./local-server.js";
 export { RedisPresence } from "./presence.js";
 export { type Destination, type InterestChange, type ReserveReply, ScriptCalls } from "./script-calls.js";
 export { defineScripts, type ScriptedRedis } from "./scripts.js";
