@@ -26,6 +26,7 @@ import {
 import { type HeraldWorker, startWorker } from "@herald/worker";
 import type { Redis } from "ioredis";
 import { type Config, enqueuerOptions } from "./config/load-config.js";
+import { dashboardSource, publishStats } from "./dashboard-source.js";
 import { announceDevSecrets, generateSecret, provisionRedis } from "./dev-mode.js";
 import { loadHandlers } from "./load-handlers.js";
 import { checkRedisSettings } from "./redis-checks.js";
@@ -82,6 +83,9 @@ export async function runRole(config: Config & { role: "edge" | "worker" }): Pro
   const pending = new PendingCount(commands, proc.keys);
   reportPending(proc, pending);
   checkRedisSettings(commands, log);
+  stops.push(
+    publishStats({ redis: commands, keys: proc.keys, registry: proc.registry, log }, config.nodeId, config.role),
+  );
   try {
     if (config.role === "edge") await runEdge(proc, commands, pending);
     else await runWorker(proc, commands, pending);
@@ -158,6 +162,10 @@ async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingC
   const jwtSecret = config.jwtSecret ?? generateSecret();
   const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
   const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
+  const dashboard = config.dashboard
+    ? dashboardSource({ redis: commands, keys, enqueuer }, config.deadLetterCapacity)
+    : undefined;
+  if (dashboard) proc.stops.push(() => dashboard.close());
   const edge = await startEdge(
     {
       host: config.host,
@@ -193,6 +201,7 @@ async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingC
       bus: new RedisBusSubscriber(keys, subscribers, config.nodeId),
       canaryBus: new RedisBus(keys, commands),
       enqueuer,
+      dashboard,
       redisReady: () => [commands, subscribers.urgent, subscribers.bulk].every((r) => r.status === "ready"),
     },
   );

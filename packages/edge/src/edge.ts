@@ -9,6 +9,7 @@ import { EdgeMetrics } from "./edge-metrics.js";
 import { Guard } from "./guard.js";
 import { HeldDeliveries } from "./held-deliveries.js";
 import { ApiKeys } from "./http/api-keys.js";
+import { type DashboardSource, mountDashboard } from "./http/dashboard-route.js";
 import { messageRoute } from "./http/message-route.js";
 import { mountOpsRoutes } from "./http/ops-routes.js";
 import { presenceRoute } from "./http/presence-route.js";
@@ -50,6 +51,8 @@ export interface EdgeDeps {
   /** The publish path the canary takes, the same as workers' deliveries. */
   canaryBus: Bus;
   enqueuer: Enqueuer;
+  /** The operator dashboard's data; without it, /dashboard is not served. */
+  dashboard?: DashboardSource | undefined;
   /** True while every Redis connection the edge depends on is ready. */
   redisReady: () => boolean;
 }
@@ -245,6 +248,7 @@ function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, pa
   const messages = messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log, guard });
   app.post("/v1/messages", guard.route("messages", messages));
   app.get("/v1/presence/:user", guard.route("presence", presenceRoute(deps.presence, apiKeys, guard)));
+  if (deps.dashboard) mountDashboard(app, { apiKeys, source: deps.dashboard, guard });
   mountOpsRoutes(app, options.publicMetrics ? deps.registry : undefined, ready, guard);
   app.any(
     "/*",

@@ -4,6 +4,7 @@ export { RedisHistory } from "./history.js";
 export { Keys } from "./keys.js";
 export { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";
 export { diesWithParent, freePort, type LocalRedis, redisReachable, startLocalRedis } from "./local-server.js";
+export { NodeStats, type NodeStatsEntry, STATS_TTL_MS } from "./node-stats.js";
 export { RedisPresence } from "./presence.js";
 export { type Destination, type InterestChange, type ReserveReply, ScriptCalls } from "./script-calls.js";
 export { defineScripts, type ScriptedRedis } from "./scripts.js";

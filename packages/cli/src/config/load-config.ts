@@ -17,7 +17,10 @@ export type Config = Readonly<
     | "apiKeys"
     | "edgeMetricsPort"
     | "edgeLocalMetricsPort"
+    | "dashboard"
   > & {
+    /** Whether an edge serves the operator dashboard (HERALD_DASHBOARD, else dev mode). */
+    dashboard: boolean;
     /** Where an edge serves /metrics when not on its public port. */
     edgeMetricsPort: number | undefined;
     /** A loopback port where an edge also serves /metrics (for its supervisor). */
@@ -62,6 +65,7 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
     jwtKid: values.jwtKid as string | undefined,
     edgeMetricsPort: values.edgeMetricsPort as number | undefined,
     edgeLocalMetricsPort: values.edgeLocalMetricsPort as number | undefined,
+    dashboard: (values.dashboard as boolean | undefined) ?? dev,
     jwtPreviousSecrets: Object.freeze((values.jwtPreviousSecrets as Config["jwtPreviousSecrets"] | undefined) ?? []),
     apiKeys: Object.freeze((values.apiKeys as string[] | undefined) ?? []),
   });

@@ -151,6 +151,13 @@ export const VARIABLES = {
     "worker processes (`auto`: one per two cores for `herald all`, 1 for `herald worker`); more than one runs under a supervisor",
     WORKER,
   ),
+  dashboard: v(
+    "HERALD_DASHBOARD",
+    flag,
+    "",
+    "serve the operator dashboard at /dashboard (its data needs a producer key); default on in dev mode, off otherwise",
+    EDGE,
+  ),
   edgeLocalMetricsPort: v(
     "HERALD_EDGE_LOCAL_METRICS_PORT",
     int(1, 65535),

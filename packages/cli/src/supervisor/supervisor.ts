@@ -46,6 +46,7 @@ export async function supervise(config: Config, env: Env, plan: ProcessPlan): Pr
     HERALD_PORT: String(port),
     HERALD_EDGE_PROCESSES: "1",
     HERALD_WORKER_PROCESSES: "1",
+    HERALD_DEV: config.dev ? "1" : "0",
     ...(secrets.jwtSecret ? { HERALD_JWT_SECRET: secrets.jwtSecret } : {}),
     ...(secrets.apiKeys.length ? { HERALD_API_KEYS: secrets.apiKeys.join(",") } : {}),
   };
