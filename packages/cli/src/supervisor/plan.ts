@@ -9,7 +9,7 @@ export interface ProcessPlan {
 /**
  * The processes `herald all`, `herald edge` and `herald worker` run on a machine with
  * `cores` cores: `herald all` one edge and one worker process per two cores (at least one of
- * each: an edge and a worker in separate processes carried twice what one process carried),
+ * each, so the edge and the worker each get a core),
  * a role alone one process (Kubernetes scales by pods), unless set.
  */
 export function processPlan(
