@@ -1,6 +1,6 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { TestClient, waitFor } from "@herald/testkit";
+import { childPids, processAlive, TestClient, waitFor } from "@herald/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 
 /** `npm run cluster`: the local cluster operators and benchmarks start, as the README tells. */
@@ -9,26 +9,6 @@ let child: ChildProcess | undefined;
 afterAll(() => {
   child?.kill("SIGKILL");
 });
-
-const descendants = (pid: number): number[] => {
-  try {
-    const direct = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .map(Number);
-    return direct.flatMap((p) => [p, ...descendants(p)]);
-  } catch {
-    return [];
-  }
-};
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("npm run cluster", () => {
   it("starts the edges and workers asked for, prints what to use them with, and stops them all on Ctrl-C", async () => {
@@ -55,9 +35,9 @@ describe("npm run cluster", () => {
     await client.next((f) => f.event === "across-edges", "the message, sent to one edge, on the other");
     client.close();
 
-    const started = descendants(child.pid as number);
+    const started = childPids(child.pid as number, true);
     expect(started.length).toBeGreaterThanOrEqual(4); // two edges, a worker, redis-server
     child.kill("SIGINT");
-    await waitFor(() => started.every((pid) => !alive(pid)), "every process it started gone", 30_000);
+    await waitFor(() => started.every((pid) => !processAlive(pid)), "every process it started gone", 30_000);
   }, 90_000);
 });

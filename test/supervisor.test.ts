@@ -1,5 +1,13 @@
-import { execFileSync } from "node:child_process";
-import { type HeraldProcess, signToken, startHerald, startLocalRedis, TestClient, waitFor } from "@herald/testkit";
+import {
+  childPids,
+  type HeraldProcess,
+  processAlive,
+  signToken,
+  startHerald,
+  startLocalRedis,
+  TestClient,
+  waitFor,
+} from "@herald/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** `herald all` on several processes: edges sharing the port, workers sharing the queues, one supervisor. */
@@ -9,25 +17,6 @@ let redis: Awaited<ReturnType<typeof startLocalRedis>>;
 let all: HeraldProcess;
 let opsPort: number;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const childrenOf = (pid: number): number[] => {
-  try {
-    return execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when there are none
-  }
-};
 const metrics = async () => (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
 
 beforeAll(async () => {
@@ -83,13 +72,17 @@ describe("herald all under its supervisor", () => {
   });
 
   it("starts a child that dies again, and takes every child down when it is itself killed", async () => {
-    const before = childrenOf(all.pid);
+    const before = childPids(all.pid);
     expect(before).toHaveLength(4);
     process.kill(before[0] as number, "SIGKILL");
     await waitFor(async () => /herald_supervisor_restarts_total\{[^}]*\} 1/.test(await metrics()), "a restart", 20_000);
-    await waitFor(() => childrenOf(all.pid).length === 4 && !alive(before[0] as number), "four children again", 20_000);
-    const now = childrenOf(all.pid);
+    await waitFor(
+      () => childPids(all.pid).length === 4 && !processAlive(before[0] as number),
+      "four children again",
+      20_000,
+    );
+    const now = childPids(all.pid);
     await all.stop("SIGKILL");
-    await waitFor(() => now.every((pid) => !alive(pid)), "every child gone with the supervisor", 30_000);
+    await waitFor(() => now.every((pid) => !processAlive(pid)), "every child gone with the supervisor", 30_000);
   });
 });
