@@ -30,7 +30,7 @@ export async function catchUp(
   } catch (err) {
     ctx.log.warn({ err, conn: conn.id, channel }, "history unavailable: live only");
   }
-  const held = ctx.held.release(conn, channel);
+  const held = ctx.held.take(conn, channel);
   const ws = conn.socket;
   if (conn.state !== "open" || !ws) return;
   const topic = !own && channel !== BROADCAST_CHANNEL;
@@ -39,8 +39,14 @@ export async function catchUp(
     closeWith(conn, "tryAgain", ctx.metrics, "fell behind while catching up: resume with since");
     return;
   }
-  ws.cork(() => writeCatchUp(ctx, conn, channel, since, result, held));
-  if (!own) ws.subscribe(channel); // live through uWS from here on
+  let sent: ReadonlySet<string> = new Set();
+  ws.cork(() => {
+    sent = writeCatchUp(ctx, conn, channel, since, result, held);
+  });
+  // Late copies of what was sent are dropped for a while; then a topic goes live through uWS.
+  ctx.held.filterLateCopies(conn, channel, sent, () => {
+    if (!own && conn.state === "open") ws.subscribe(channel);
+  });
   if (ws.getBufferedAmount() > ctx.options.maxBackpressureBytes) {
     closeWith(conn, "tryAgain", ctx.metrics, "too slow to read its replay");
   }
@@ -53,13 +59,13 @@ function writeCatchUp(
   since: string | undefined,
   result: ResumeResult | undefined,
   held: readonly Delivery[],
-): void {
+): ReadonlySet<string> {
+  const sent = new Set<string>();
   const ws = conn.socket;
-  if (!ws) return;
+  if (!ws) return sent;
   if (since !== undefined && result?.status !== "replay") {
     sendError(conn, ctx.metrics, "history_gap", gapMessage(result, ctx.options.replayLimit), channel);
   }
-  const sent = new Set<string>();
   const send = (id: string | undefined, frame: string) => {
     if (id !== undefined) {
       if (sent.has(id)) return;
@@ -75,6 +81,7 @@ function writeCatchUp(
   for (const e of entries) if (live(e.expires)) send(e.id, e.frame);
   for (const d of held) send(frameMessageId(d.frame), d.frame);
   ctx.metrics.replayed.inc(entries.length);
+  return sent;
 }
 
 function gapMessage(result: ResumeResult | undefined, limit: number): string {
