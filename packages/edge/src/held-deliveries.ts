@@ -38,22 +38,26 @@ export class HeldDeliveries {
 
   constructor(private readonly windowMs = LATE_COPY_WINDOW_MS) {}
 
-  /** Starts holding the connection's own user channel. */
-  holdUser(conn: Conn): void {
+  /** Starts holding the connection's own user channel; the state is the catch-up's own. */
+  holdUser(conn: Conn): ChannelCatchUp {
+    const state: ChannelCatchUp = { held: [], sent: undefined };
     conn.held ??= new Map();
-    conn.held.set(userChannel(conn.identity.userId), { held: [], sent: undefined });
+    conn.held.set(userChannel(conn.identity.userId), state);
+    return state;
   }
 
-  /** Starts holding a topic for the connection. */
-  holdTopic(conn: Conn, topic: string): void {
+  /** Starts holding a topic for the connection (a catch-up of it already running is superseded). */
+  holdTopic(conn: Conn, topic: string): ChannelCatchUp {
+    const state: ChannelCatchUp = { held: [], sent: undefined };
     conn.held ??= new Map();
-    conn.held.set(topic, { held: [], sent: undefined });
+    conn.held.set(topic, state);
     let set = this.topics.get(topic);
     if (!set) {
       set = new Set();
       this.topics.set(topic, set);
     }
     set.add(conn);
+    return state;
   }
 
   /** A user delivery for `conn`: true when taken here (held, or dropped as a late copy); false to deliver it as usual. */
@@ -90,11 +94,14 @@ export class HeldDeliveries {
     return this.overflowed.has(conn);
   }
 
-  /** Ends the hold on a channel; returns what was held, in arrival order. */
-  take(conn: Conn, channel: string): Delivery[] {
-    const state = conn.held?.get(channel);
-    const list = state?.held ?? [];
-    if (state) state.held = undefined;
+  /**
+   * Ends the hold a catch-up started; returns what was held, in arrival order, or undefined
+   * when that hold is no longer the channel's (released, or superseded by a later subscribe).
+   */
+  take(conn: Conn, channel: string, state: ChannelCatchUp): Delivery[] | undefined {
+    if (conn.held?.get(channel) !== state || state.held === undefined) return undefined;
+    const list = state.held;
+    state.held = undefined;
     return list;
   }
 
@@ -102,9 +109,14 @@ export class HeldDeliveries {
    * After the catch-up was written: drops late live copies of `sent` for the window, then
    * forgets the channel and calls `done` (a topic's connection then subscribes to the uWS topic).
    */
-  filterLateCopies(conn: Conn, channel: string, sent: ReadonlySet<string>, done: () => void): void {
-    const state = conn.held?.get(channel);
-    if (!state) return;
+  filterLateCopies(
+    conn: Conn,
+    channel: string,
+    state: ChannelCatchUp,
+    sent: ReadonlySet<string>,
+    done: () => void,
+  ): void {
+    if (conn.held?.get(channel) !== state) return;
     state.sent = sent;
     const timer = setTimeout(() => {
       if (conn.held?.get(channel) !== state) return; // released meanwhile (unsubscribed, closed)

@@ -1,5 +1,6 @@
 import { BROADCAST_CHANNEL, type Delivery, frameMessageId, userChannel } from "@herald/protocol";
 import type { ResumeResult } from "@herald/routing";
+import type { ChannelCatchUp } from "../held-deliveries.js";
 import { type Conn, closeWith, sendError } from "./client-socket.js";
 import type { SocketContext } from "./socket-context.js";
 
@@ -18,6 +19,7 @@ export async function catchUp(
   conn: Conn,
   channel: string,
   since: string | undefined,
+  hold: ChannelCatchUp,
 ): Promise<void> {
   const own = channel === userChannel(conn.identity.userId);
   let result: ResumeResult | undefined;
@@ -30,9 +32,9 @@ export async function catchUp(
   } catch (err) {
     ctx.log.warn({ err, conn: conn.id, channel }, "history unavailable: live only");
   }
-  const held = ctx.held.take(conn, channel);
+  const held = ctx.held.take(conn, channel, hold);
   const ws = conn.socket;
-  if (conn.state !== "open" || !ws) return;
+  if (held === undefined || conn.state !== "open" || !ws) return; // released or superseded meanwhile
   const topic = !own && channel !== BROADCAST_CHANNEL;
   if (topic && !conn.topics?.has(channel)) return; // unsubscribed meanwhile
   if (ctx.held.overflowedOn(conn)) {
@@ -44,7 +46,7 @@ export async function catchUp(
     sent = writeCatchUp(ctx, conn, channel, since, result, held);
   });
   // Late copies of what was sent are dropped for a while; then a topic goes live through uWS.
-  ctx.held.filterLateCopies(conn, channel, sent, () => {
+  ctx.held.filterLateCopies(conn, channel, hold, sent, () => {
     if (!own && conn.state === "open") ws.subscribe(channel);
   });
   if (ws.getBufferedAmount() > ctx.options.maxBackpressureBytes) {
