@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { connect, type HeraldClient } from "./client.js";
 import type { Clock, ConnectOptions, Message, StateChange } from "./types.js";
 
@@ -114,6 +114,18 @@ async function start(opts: Partial<ConnectOptions> = {}, Socket: typeof FakeSock
   };
   return { client, clock, states, seen, socket, drop };
 }
+
+describe("connect", () => {
+  it("refuses options it cannot work with: no token source, or no WebSocket", () => {
+    expect(() => connect({ url: "ws://edge/v1/ws", WebSocket: FakeSocket })).toThrow(/token or getToken/);
+    vi.stubGlobal("WebSocket", undefined); // as in Node 20
+    try {
+      expect(() => connect({ url: "ws://edge/v1/ws", token: "t" })).toThrow(/WebSocket/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
 
 describe("subscriptions", () => {
   it("queues subscribe and unsubscribe calls made while not live, and applies them on welcome", async () => {

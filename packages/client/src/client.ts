@@ -78,6 +78,9 @@ export class HeraldClient {
 
   constructor(private readonly options: ConnectOptions) {
     if (options.token === undefined && !options.getToken) throw new TypeError("connect: give token or getToken");
+    if (!(options.WebSocket ?? globals.WebSocket)) {
+      throw new TypeError("connect: no global WebSocket here; pass one (such as ws's) as the WebSocket option");
+    }
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.autoAck = options.autoAck ?? true;
@@ -160,9 +163,8 @@ export class HeraldClient {
     if (this.closed) return;
     this.setState({ state: "connecting", url, attempt: this.attempt });
     try {
-      const WebSocket = this.options.WebSocket ?? globals.WebSocket;
-      if (!WebSocket) throw new TypeError("no global WebSocket: pass one (such as ws's) as the WebSocket option");
-      this.attach(new WebSocket(this.withQuery(url, token)) as SocketLike);
+      const WebSocket = (this.options.WebSocket ?? globals.WebSocket) as new (url: string) => SocketLike;
+      this.attach(new WebSocket(this.withQuery(url, token)));
     } catch (cause) {
       this.failed("socket", cause);
     }
@@ -277,7 +279,8 @@ export class HeraldClient {
     this.live = true;
     this.attempt = 0;
     this.settling = this.userSince() !== undefined;
-    this.arm(welcome.heartbeat * 1000, this.options.heartbeatGraceMs ?? 10_000);
+    const heartbeatMs = welcome.heartbeat > 0 ? welcome.heartbeat * 1000 : 25_000;
+    this.arm(heartbeatMs, this.options.heartbeatGraceMs ?? 10_000);
     for (const channel of this.handlers.keys()) if (isTopic(channel)) this.sendSubscribe(channel);
     if (this.last.has("broadcast")) this.sendSubscribe("broadcast");
     const acks = this.pendingAcks;
