@@ -1,5 +1,6 @@
 import { freePort, type HeraldProcess, waitFor } from "@herald/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { Cluster, Recorder, wsUrl } from "./support/cluster.js";
 
 /** Tokens, back-off, queued subscriptions and acknowledgements, through real edges and a real worker. */
@@ -7,7 +8,8 @@ let cluster: Cluster;
 let api: HeraldProcess;
 beforeAll(async () => {
   // No clock allowance, so that a token expires when its `exp` says.
-  cluster = await Cluster.start({ HERALD_JWT_CLOCK_TOLERANCE_SECONDS: "0" });
+  // Heartbeats every 4 s (the least allowed), so that a stalled edge is noticed soon.
+  cluster = await Cluster.start({ HERALD_JWT_CLOCK_TOLERANCE_SECONDS: "0", HERALD_HEARTBEAT_SECONDS: "4" });
   api = await cluster.start("edge");
 });
 afterAll(() => cluster?.stop());
@@ -141,5 +143,55 @@ describe("acknowledgements", () => {
     expect(later.ids(`user:${user}`)).toEqual(marker2);
     later.client.close();
     app.client.close();
+  });
+});
+
+/** A socket as browsers have one: it answers the edge's pings but does not report them. */
+class BrowserLikeSocket {
+  private readonly ws: WebSocket;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.onmessage = (ev) => this.onmessage?.(ev);
+    this.ws.onclose = (ev) => this.onclose?.(ev);
+    this.ws.onerror = (ev) => this.onerror?.(ev);
+  }
+  send(data: string) {
+    this.ws.send(data);
+  }
+  close(code?: number) {
+    this.ws.close(code);
+  }
+}
+
+describe("dead connections", () => {
+  it("notices an edge gone silent (SIGSTOP) by its heartbeat, with ws's pings and with ping frames, and resumes elsewhere", async () => {
+    const user = "stalled";
+    let edge = await cluster.start("edge");
+    const options = { url: () => wsUrl(edge), token: await cluster.token(user), heartbeatGraceMs: 500 };
+    const ws = new Recorder(options);
+    const browser = new Recorder({ ...options, WebSocket: BrowserLikeSocket });
+    await Promise.all([ws.live(), browser.live()]);
+    const before = await cluster.post(api, { to: { user }, event: "before" });
+    await Promise.all([ws.receivedAll(`user:${user}`, before), browser.receivedAll(`user:${user}`, before)]);
+
+    const stalled = edge;
+    process.kill(stalled.pid, "SIGSTOP"); // the TCP connection stays open; nothing comes through it
+    edge = api;
+    const during = await cluster.post(api, { to: { user }, event: "during" });
+    for (const app of [ws, browser]) {
+      await app.live(2);
+      expect(app.states.find((s) => s.state === "reconnecting")).toMatchObject({
+        code: 1006,
+        reason: "heartbeat missed",
+      });
+      await app.receivedAll(`user:${user}`, [...before, ...during]);
+      expect(app.ids(`user:${user}`)).toEqual([...before, ...during]);
+      app.client.close();
+    }
+    await stalled.stop("SIGKILL");
   });
 });

@@ -85,7 +85,7 @@ export class Recorder {
   readonly gaps: string[] = [];
   readonly subscribed: string[] = [];
 
-  constructor(options: Omit<ConnectOptions, "WebSocket">) {
+  constructor(options: ConnectOptions) {
     this.client = connect({ WebSocket, backoff: { initialMs: 50, maxMs: 400 }, ...options });
     this.client.on("state", (s) => this.states.push(s));
     this.client.on("message", (m) => {
