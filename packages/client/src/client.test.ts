@@ -292,7 +292,12 @@ describe("acks", () => {
 });
 
 describe("close codes and back-off", () => {
-  it("stops on 1000 and 1009, with the code and reason", async () => {
+  it("stops on 1000 and 1009, with the code and reason, also an empty one", async () => {
+    const { socket, states } = await start();
+    socket().welcome();
+    socket().serverClose(1000, "");
+    expect(states.at(-1)).toEqual({ state: "closed", code: 1000, reason: "" });
+
     for (const code of [1000, 1009]) {
       const { socket, states } = await start();
       socket().welcome();

@@ -238,7 +238,7 @@ export class HeraldClient {
     const decision = closeDecision(code);
     const getToken = this.options.getToken;
     if (decision === "stop" || (decision === "token" && !getToken)) {
-      this.finish(code, reason || "token expired");
+      this.finish(code, reason || (decision === "token" ? "token expired" : ""));
       return;
     }
     // An attempt that failed before welcome may have been refused for its token (HTTP 401).
