@@ -163,6 +163,35 @@ describe("subscriptions", () => {
   });
 });
 
+describe("frame rate", () => {
+  it("sends a burst of twice maxFramesPerSecond at once, then one frame per 1/rate s, in order", async () => {
+    const { client, socket, clock } = await start({ maxFramesPerSecond: 10 });
+    const topics = Array.from({ length: 30 }, (_, i) => `topic:${i}`);
+    for (const t of topics) client.subscribe(t, () => undefined);
+    socket().welcome();
+    expect(socket().sent.length).toBe(20);
+    clock.advance(99);
+    expect(socket().sent.length).toBe(20);
+    clock.advance(1);
+    expect(socket().sent.length).toBe(21);
+    clock.advance(900);
+    expect(socket().sent.map((f) => f.channel)).toEqual(topics);
+  });
+
+  it("drops what waits to be sent when the connection goes, and subscribes again on the next", async () => {
+    const { client, socket, clock, drop } = await start({ maxFramesPerSecond: 1 });
+    for (const t of ["a", "b", "c"]) client.subscribe(`topic:${t}`, () => undefined);
+    socket().welcome();
+    const first = socket();
+    await drop();
+    clock.advance(10_000);
+    expect(first.sent.length).toBe(2);
+    socket().welcome();
+    clock.advance(1000);
+    expect(socket().sent.map((f) => f.channel)).toEqual(["topic:a", "topic:b", "topic:c"]);
+  });
+});
+
 describe("resume and dedupe", () => {
   it("reconnects with since for the user channel and re-subscribes topics and broadcast from their last ids", async () => {
     const { client, socket, drop } = await start();

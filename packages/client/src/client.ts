@@ -55,6 +55,10 @@ export class HeraldClient {
   private settling = false;
   private lastSeen = 0;
   private lastSent = 0;
+  private outbox: string[] = [];
+  private credit = 0;
+  private creditAt = 0;
+  private flushTimer: unknown;
   private silenceMs = 0;
   private graceMs = 0;
   private probe = false;
@@ -224,7 +228,9 @@ export class HeraldClient {
     const socket = this.socket;
     this.socket = undefined;
     this.live = false;
+    this.outbox = [];
     this.clock.clearTimeout(this.watchdog);
+    this.clock.clearTimeout(this.flushTimer);
     if (!socket) return;
     socket.onmessage = null;
     socket.onclose = null;
@@ -277,6 +283,8 @@ export class HeraldClient {
   private onWelcome(welcome: Welcome): void {
     this.welcomed = welcome;
     this.live = true;
+    this.credit = 2 * (this.options.maxFramesPerSecond ?? 40); // the edge's bucket starts full
+    this.creditAt = this.clock.now();
     this.attempt = 0;
     this.settling = this.userSince() !== undefined;
     const heartbeatMs = welcome.heartbeat > 0 ? welcome.heartbeat * 1000 : 25_000;
@@ -357,9 +365,23 @@ export class HeraldClient {
 
   private send(frame: object): void {
     if (!this.live) return;
-    this.lastSent = this.clock.now();
-    this.socket?.send(JSON.stringify(frame));
+    this.outbox.push(JSON.stringify(frame));
+    this.flush();
   }
+
+  /** Sends what the edge's frame rate limit allows now (a token bucket like the edge's), the rest later. */
+  private readonly flush = (): void => {
+    const now = this.clock.now();
+    const rate = this.options.maxFramesPerSecond ?? 40;
+    this.credit = Math.min(2 * rate, this.credit + ((now - this.creditAt) * rate) / 1000);
+    this.creditAt = now;
+    for (; this.outbox.length > 0 && this.credit >= 1; this.credit--) {
+      this.lastSent = now;
+      this.socket?.send(this.outbox.shift() as string);
+    }
+    this.clock.clearTimeout(this.flushTimer);
+    if (this.outbox.length > 0) this.flushTimer = this.clock.setTimeout(this.flush, Math.ceil(1000 / rate));
+  };
 
   private alive(): void {
     this.lastSeen = this.clock.now();

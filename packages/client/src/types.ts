@@ -103,6 +103,11 @@ export interface ConnectOptions {
    * edge's idle timeout away. Always on where the socket cannot report the edge's pings (browsers).
    */
   keepAlive?: boolean;
+  /**
+   * Most frames sent per second, with bursts of twice that (default 40): keep it under the
+   * edge's HERALD_MAX_FRAMES_PER_SECOND. Frames past it wait their turn.
+   */
+  maxFramesPerSecond?: number;
   /** Ids remembered per channel to drop repeats (default 500). */
   dedupeWindow?: number;
   /** Last ids seen per channel, from `client.lastIds()` of an earlier session, to resume from. */
