@@ -49,7 +49,13 @@ class FakeSocket {
   receive(frame: object) {
     this.onmessage?.({ data: JSON.stringify(frame) });
   }
+  private opened = false;
+  open() {
+    if (!this.opened) this.onopen?.({});
+    this.opened = true;
+  }
   welcome(user = "alice", heartbeat = 25) {
+    this.open();
     this.receive({ type: "welcome", connectionId: "c", userId: user, nodeId: "n", heartbeat });
   }
   serverClose(code: number, reason = "") {
@@ -202,10 +208,13 @@ describe("resume and dedupe", () => {
     await drop();
     expect(socket().query.get("since")).toBe("u2");
     expect(socket().query.get("token")).toBe("t0");
+    socket().open();
+    // Broadcast on open, so that the edge replays the missed ones before any live one; topics after welcome.
+    expect(socket().sent).toEqual([{ type: "subscribe", channel: "broadcast", since: "b1" }]);
     socket().welcome();
     expect(socket().sent).toEqual([
-      { type: "subscribe", channel: "topic:a", since: "a2" },
       { type: "subscribe", channel: "broadcast", since: "b1" },
+      { type: "subscribe", channel: "topic:a", since: "a2" },
     ]);
     expect(client.lastIds()).toEqual({ "user:alice": "u2", "topic:a": "a2", broadcast: "b1" });
   });

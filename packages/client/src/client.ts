@@ -212,6 +212,12 @@ export class HeraldClient {
   private attach(socket: SocketLike): void {
     this.socket = socket;
     socket.onmessage = (ev) => this.onFrame(ev.data);
+    // Sent before welcome, the edge answers it in the same step as welcome: no live broadcast can
+    // come ahead of the replay of those missed.
+    socket.onopen = () => {
+      const since = this.last.get("broadcast");
+      if (since) socket.send(JSON.stringify({ type: "subscribe", channel: "broadcast", since }));
+    };
     socket.onclose = (ev) => {
       if (this.socket === socket) this.closedSocket(ev.code, ev.reason);
     };
@@ -232,6 +238,7 @@ export class HeraldClient {
     this.clock.clearTimeout(this.watchdog);
     this.clock.clearTimeout(this.flushTimer);
     if (!socket) return;
+    socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
     socket.removeAllListeners?.("ping");
@@ -290,7 +297,6 @@ export class HeraldClient {
     const heartbeatMs = welcome.heartbeat > 0 ? welcome.heartbeat * 1000 : 25_000;
     this.arm(heartbeatMs, this.options.heartbeatGraceMs ?? 10_000);
     for (const channel of this.handlers.keys()) if (isTopic(channel)) this.sendSubscribe(channel);
-    if (this.last.has("broadcast")) this.sendSubscribe("broadcast");
     const acks = this.pendingAcks;
     this.pendingAcks = [];
     for (const id of acks) this.send({ type: "ack", id });

@@ -155,6 +155,7 @@ class BrowserLikeSocket {
   onerror: ((ev: unknown) => void) | null = null;
   constructor(url: string) {
     this.ws = new WebSocket(url);
+    this.ws.onopen = (ev) => this.onopen?.(ev);
     this.ws.onmessage = (ev) => this.onmessage?.(ev);
     this.ws.onclose = (ev) => this.onclose?.(ev);
     this.ws.onerror = (ev) => this.onerror?.(ev);
