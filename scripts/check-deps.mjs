@@ -23,6 +23,7 @@ const ALLOWED = {
   producer: ["protocol", "redis", "jobs"],
   cli: ["protocol", "routing", "redis", "jobs", "observability", "edge", "worker"],
   testkit: ["protocol", "routing", "redis"],
+  client: [],
 };
 /** Packages libraries embedded in other people's services must not drag in. */
 const SDK_FORBIDDEN = {
