@@ -21,7 +21,7 @@ const ALLOWED = {
   edge: ["protocol", "routing", "jobs", "observability"],
   worker: ["protocol", "routing", "redis", "jobs", "observability"],
   producer: ["protocol", "redis", "jobs"],
-  cli: ["protocol", "routing", "redis", "jobs", "observability", "edge", "worker"],
+  cli: ["protocol", "routing", "redis", "jobs", "observability", "edge", "worker", "client"],
   testkit: ["protocol", "routing", "redis"],
   client: [],
 };

@@ -59,12 +59,12 @@ export function signToken(
 export function announceDevSecrets(log: Logger, port: number, generated: { secret?: string; apiKey?: string }): void {
   const { secret, apiKey } = generated;
   if (!secret && !apiKey) return;
-  const token = secret ? signToken({ secret }, "alice", ["demo:*"]) : undefined;
+  const token = secret ? signToken({ secret }, "alice", ["demo:*", "workflow:*"]) : undefined;
   log.info({ sampleToken: token, apiKey, port }, "dev mode: generated the secrets that were not configured");
   const lines = ["", "  Herald is running in dev mode (set HERALD_JWT_SECRET and HERALD_API_KEYS to keep secrets)."];
   if (token) {
     lines.push(`  WebSocket:    ws://localhost:${port}/v1/ws?token=${token}`);
-    lines.push("               (user alice, may subscribe to demo:*; valid 24 h)");
+    lines.push("               (user alice, may subscribe to demo:* and workflow:*; valid 24 h)");
   }
   if (apiKey) {
     lines.push(`  Producer key: ${apiKey}`);
@@ -72,6 +72,10 @@ export function announceDevSecrets(log: Logger, port: number, generated: { secre
     lines.push(
       `                  -H 'content-type: application/json' -d '{"to":{"user":"alice"},"event":"hello","data":{"n":1}}'`,
     );
+  }
+  if (token && apiKey) {
+    lines.push(`  Demo:         http://localhost:${port}/demo/#token=${token}&key=${apiKey}`);
+    lines.push(`  Dashboard:    http://localhost:${port}/dashboard  (asks for the producer key)`);
   }
   process.stderr.write(`${lines.join("\n")}\n\n`);
 }

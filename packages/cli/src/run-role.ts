@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { startEdge } from "@herald/edge";
 import { Enqueuer, PendingCount } from "@herald/jobs";
 import {
@@ -202,6 +204,7 @@ async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingC
       canaryBus: new RedisBus(keys, commands),
       enqueuer,
       dashboard,
+      demoClientScript: config.dev ? browserClient(log) : undefined,
       redisReady: () => [commands, subscribers.urgent, subscribers.bulk].every((r) => r.status === "ready"),
     },
   );
@@ -225,4 +228,17 @@ async function serveEdgeOps(proc: Process, host: string, port: number, ready: ()
   const ops = await startOpsServer({ host, port, registry: proc.registry, ready });
   proc.log.info({ host, port: ops.port }, "edge metrics listening");
   proc.stops.push(() => ops.close());
+}
+
+/**
+ * Herald's browser client, for the demo the edge serves in dev mode: the bundle `npm ci`
+ * builds (the root `prepare`); undefined, and no demo, when it was not built.
+ */
+function browserClient(log: Logger): string | undefined {
+  try {
+    return readFileSync(fileURLToPath(import.meta.resolve("@herald/client/browser")), "utf8");
+  } catch (err) {
+    log.warn({ err }, "the browser client is not built (npm run build): no demo at /demo/");
+    return undefined;
+  }
 }

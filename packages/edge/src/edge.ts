@@ -12,6 +12,7 @@ import { ApiKeys } from "./http/api-keys.js";
 import { type DashboardSource, mountDashboard } from "./http/dashboard-route.js";
 import { messageRoute } from "./http/message-route.js";
 import { mountOpsRoutes } from "./http/ops-routes.js";
+import { mountDemo } from "./http/pages.js";
 import { presenceRoute } from "./http/presence-route.js";
 import { Reply, STATUS } from "./http/respond.js";
 import { LocalHub } from "./local-hub.js";
@@ -53,6 +54,8 @@ export interface EdgeDeps {
   enqueuer: Enqueuer;
   /** The operator dashboard's data; without it, /dashboard is not served. */
   dashboard?: DashboardSource | undefined;
+  /** Herald's browser client (its bundle), to serve the demo at /demo/ with; without it, no demo. */
+  demoClientScript?: string | undefined;
   /** True while every Redis connection the edge depends on is ready. */
   redisReady: () => boolean;
 }
@@ -249,6 +252,7 @@ function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, pa
   app.post("/v1/messages", guard.route("messages", messages));
   app.get("/v1/presence/:user", guard.route("presence", presenceRoute(deps.presence, apiKeys, guard)));
   if (deps.dashboard) mountDashboard(app, { apiKeys, source: deps.dashboard, guard });
+  if (deps.demoClientScript !== undefined) mountDemo(app, guard, deps.demoClientScript);
   mountOpsRoutes(app, options.publicMetrics ? deps.registry : undefined, ready, guard);
   app.any(
     "/*",

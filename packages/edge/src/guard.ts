@@ -8,6 +8,7 @@ export type HandlerName =
   | "messages"
   | "presence"
   | "dashboard"
+  | "pages"
   | "ops"
   | "not_found"
   | "upgrade"

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import type { Guard } from "../guard.js";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "../native-uws.js";
 import type { ApiKeys } from "./api-keys.js";
+import { readPage, servePage } from "./pages.js";
 import { readBody } from "./read-body.js";
 import { Reply, STATUS } from "./respond.js";
 
@@ -11,14 +11,6 @@ export interface DashboardSource {
   snapshot(): Promise<unknown>;
   /** Re-drives dead letters (all when `entryIds` is undefined); resolves with how many. */
   redrive(entryIds: readonly string[] | undefined): Promise<number>;
-}
-
-/** The page: one file, no framework, no build; it reads `/v1/dashboard` every second. */
-let page: string | undefined;
-function dashboardPage(): string {
-  // pages/ sits beside src/ and dist/: the same relative path works from either.
-  page ??= readFileSync(new URL("../../pages/dashboard.html", import.meta.url), "utf8");
-  return page;
 }
 
 const UNAUTHORIZED = { error: "unauthorized", message: "missing or unknown producer key" };
@@ -32,16 +24,12 @@ export function mountDashboard(
   deps: { apiKeys: ApiKeys; source: DashboardSource; guard: Guard },
 ): void {
   const { apiKeys, source, guard } = deps;
-  app.get(
-    "/dashboard",
-    guard.route("dashboard", (res) => {
-      new Reply(res).send(STATUS.ok, dashboardPage(), {
-        "content-type": "text/html; charset=utf-8",
-        "content-security-policy":
-          "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:",
-      });
-    }),
-  );
+  // The page holds no data: it reads /v1/dashboard every second, with the key the operator types.
+  servePage(app, guard, "/dashboard", readPage("dashboard.html"), {
+    "content-type": "text/html; charset=utf-8",
+    "content-security-policy":
+      "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:",
+  });
   app.get(
     "/v1/dashboard",
     guard.route("dashboard", (res: HttpResponse, req: HttpRequest) => {
