@@ -185,6 +185,13 @@ export class ScriptCalls {
     return parseResume(reply);
   }
 
+  /** turn-2.lua: the job a waiting job still waits for, or undefined when its turn has come. */
+  async turnBlocker(queue: string, jobId: string): Promise<string | undefined> {
+    const q = this.keys.queue(queue);
+    const blocker = await this.redis.heraldTurn(`${q}:active`, this.keys.published(queue), `${q}:`, jobId);
+    return blocker ?? undefined;
+  }
+
   /** interests-n.lua: a node's interest changes, applied in order; resolves with each new count. */
   async interests(nodeId: string, changes: readonly InterestChange[]): Promise<number[]> {
     const { keys, args } = this.interestArgs(

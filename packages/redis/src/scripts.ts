@@ -13,6 +13,7 @@ const SCRIPTS = {
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
   heraldResume: "resume-2.lua",
+  heraldTurn: "turn-2.lua",
 } as const;
 
 const INCLUDE = /^--- @include "([a-z0-9-]+)"$/gm;
@@ -40,6 +41,7 @@ export interface ScriptCommands {
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
   heraldDeliver(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldResume(k1: string, k2: string, ...args: Args): Promise<(number | string)[]>;
+  heraldTurn(k1: string, k2: string, ...args: Args): Promise<string | null>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 
