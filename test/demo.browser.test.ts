@@ -47,14 +47,18 @@ describe("the demo page in Chromium", () => {
 
   it("survives its edge being killed: reconnects to the other edge and shows what it missed, once", async (ctx) => {
     if (!browser) return ctx.skip();
-    const on = Number((await page.textContent("#state"))?.slice(-1));
+    // The edge the page is on, by its node id (the gateway lists edges in the order they came up).
+    const node = (await page.textContent("#state"))?.replace("live on ", "");
+    const on = g.edges.findIndex((e) => e.logs.some((l) => l.node === node));
+    expect(on).toBeGreaterThanOrEqual(0);
     const other = 1 - on;
+    const otherNode = node === "edge-0" ? "edge-1" : "edge-0";
     await g.edges[on]?.stop("SIGKILL");
     for (const title of ["missed-1", "missed-2", "missed-3"]) {
       const res = await g.post(msg({ user: "alice" }, "notification", { data: { title } }), { edge: other });
       expect(res.status).toBe(202);
     }
-    await page.waitForSelector(`#state[data-state="live"]:has-text("edge-${other}")`, { timeout: 30_000 });
+    await page.waitForSelector(`#state[data-state="live"]:has-text("${otherNode}")`, { timeout: 30_000 });
     await waitFor(async () => (await titles()).filter((t) => t.includes("missed-")).length >= 3, "the missed ones");
     const all = await titles();
     for (const title of ["first", "missed-1", "missed-2", "missed-3"]) {
