@@ -2,7 +2,7 @@
 // Herald's benchmark suite: Herald and its peers side by side, in the same run, on this machine.
 //   npm run bench                 quick (a few minutes): fewer sizes and rates, 3 s per point
 //   npm run bench -- --full       every scenario at every size, 10 s per point
-//   npm run bench -- --only targeted,broadcast   --no-peers   --smoke
+//   npm run bench -- --only targeted,broadcast   --no-peers   --smoke   --no-write (results printed only)
 //   npm run bench -- --soak [--minutes N]   minutes of traffic with churning connections: RSS and heap slopes
 // Prints a table per scenario; writes docs/bench/<quick|full>.json and an SVG chart per scenario.
 import { existsSync } from "node:fs";
@@ -36,10 +36,11 @@ const seconds = smoke ? 1 : full ? 10 : 3;
 const PEERS = ["ws", "socketio", "soketi"];
 const plan = {
   broadcast: ["raw-uws", "herald", "ws", "socketio", "soketi"],
-  targeted: ["raw-uws", "herald-sdk", "herald-http", "herald-1-per-job", "socketio"],
+  targeted: ["raw-uws", "herald-sdk", "herald-sdk-no-history", "herald-http", "herald-1-per-job", "socketio"],
   priority: ["herald"],
   connections: ["raw-uws", "herald", "ws", "socketio"],
   cluster: ["herald"],
+  reconnect: ["herald"],
 };
 if (smoke) {
   // CI: seconds, not minutes; enough to catch a path that became 10x slower.
@@ -73,7 +74,7 @@ const meta = {
   node: process.version,
   seconds,
 };
-if (!smoke) {
+if (!smoke && !args.includes("--no-write")) {
   const dir = new URL("../../docs/bench", import.meta.url).pathname;
   writeResults(dir, mode, meta, results);
   log(`\nwrote docs/bench/${mode}.json and charts`);

@@ -188,14 +188,21 @@ function onTracked(t, text) {
   }
   if (f.type === "welcome") {
     t.welcomeAt = Date.now();
+    if (t.nextSeq > t.through) t.completeAt = t.welcomeAt; // nothing was missed
     t.resolveWelcome?.();
     return;
   }
   if (f.type === "error") return anomaly("errors", t, `${f.code} ${f.message ?? ""}`);
   if (f.type !== "message") return;
   if (f.channel !== `user:${t.user}`) return anomaly("foreign", t, `message on ${f.channel}`);
-  if (t.seen.has(f.id)) return anomaly("duplicates", t, `id ${f.id} (seq ${f.data?.seq}) again`);
-  t.seen.add(f.id);
+  t.frame++;
+  const first = t.seen.get(f.id);
+  if (first !== undefined) {
+    const where =
+      first.connection === t.generation ? `message #${first.frame} of this connection` : "an earlier connection";
+    return anomaly("duplicates", t, `id ${f.id} (seq ${f.data?.seq}) again as message #${t.frame}, first as ${where}`);
+  }
+  t.seen.set(f.id, { connection: t.generation, frame: t.frame });
   const seq = f.data?.seq;
   if (t.lastId !== undefined && f.id <= t.lastId) anomaly("outOfOrder", t, `id ${f.id} after ${t.lastId}`);
   if (seq > t.nextSeq) anomaly("missing", t, `seq ${t.nextSeq}..${seq - 1} missing before ${seq}`);
@@ -209,12 +216,15 @@ function connectTracked(t) {
   const since = t.lastId === undefined ? "" : `&since=${encodeURIComponent(t.lastId)}`;
   const welcome = new Promise((resolve) => (t.resolveWelcome = resolve));
   t.welcomeAt = undefined;
+  t.generation = (t.generation ?? 0) + 1;
+  const generation = t.generation;
+  t.frame = 0; // messages on this connection
   return openSocket({
     port: t.port,
     path: `/v1/ws?token=${t.token}${since}`,
     onText: (buf, start, end) => onTracked(t, buf.toString("utf8", start, end)),
     onClose: () => {
-      if (!t.closing) anomaly("closed", t, "connection closed by the server");
+      if (!t.closing && t.generation === generation) anomaly("closed", t, "connection closed by the server");
     },
   }).then(async (client) => {
     t.client = client;
@@ -248,7 +258,7 @@ async function tracking(m) {
     const ports = m.ports ?? [m.port];
     for (const [i, user] of m.users.entries()) {
       const token = await signToken(m.secret, user, {}, "2h");
-      tracked.push({ user, token, port: ports[i % ports.length], seen: new Set(), nextSeq: 0, through: -1 });
+      tracked.push({ user, token, port: ports[i % ports.length], seen: new Map(), nextSeq: 0, through: -1 });
     }
     const failed = await pool(tracked, m.concurrency ?? 64, connectTracked);
     process.send({ type: "track-ready", opened: tracked.length - failed, failed });
@@ -277,7 +287,11 @@ async function tracking(m) {
       type: "track-resumed",
       welcome: tracked.filter((t) => t.welcomeAt !== undefined).map((t) => t.welcomeAt - m.t0),
       complete: tracked.filter((t) => t.completeAt !== undefined).map((t) => t.completeAt - m.t0),
-      incomplete: tracked.filter((t) => t.completeAt === undefined).map((t) => `${t.user} at seq ${t.nextSeq - 1}`),
+      incomplete: tracked.filter((t) => t.completeAt === undefined).length,
+      incompleteSamples: tracked
+        .filter((t) => t.completeAt === undefined)
+        .slice(0, 10)
+        .map((t) => `${t.user}: last seq ${t.nextSeq - 1}${t.welcomeAt === undefined ? ", no welcome" : ""}`),
       failed,
       anomalies,
     });

@@ -36,6 +36,24 @@ export class Fleet {
     return { opened, failed, ms: Date.now() - started };
   }
 
+  /**
+   * Sends `m` to every process, with `each(i)` merged in, and resolves with their replies
+   * of type `reply` (the tracked connections of the reconnect scenario, see client-fleet.mjs).
+   */
+  ask(m, reply, { each = () => ({}), timeoutMs = 600_000 } = {}) {
+    return Promise.all(
+      this.children.map((c, i) => {
+        c.send({ ...m, ...each(i) });
+        return once(c, reply, timeoutMs);
+      }),
+    );
+  }
+
+  /** `users` dealt over the processes, as `open` does: part i goes to process i. */
+  deal(users) {
+    return this.children.map((_, i) => users.filter((_, j) => j % this.children.length === i));
+  }
+
   /** Closes and reopens `count` connections per load-generator process; resolves with how many came back. */
   async churn(count) {
     const replies = await Promise.all(

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const fmt = (n) =>
   n === null || n === undefined ? "—" : typeof n === "number" ? n.toLocaleString("en-US") : String(n);
+const secs = (ms) => (ms === null || ms === undefined ? "—" : (ms / 1000).toFixed(2));
 const lat = (l) => (l ? `${fmt(l.p50)} / ${fmt(l.p99)} / ${fmt(l.p999)} / ${fmt(l.max)}` : "—");
 
 /** Per scenario: table columns as [header, row => cell]. */
@@ -37,6 +38,16 @@ const COLUMNS = {
     ["RSS bytes/conn", (r) => fmt(r.rssBytesPerConnection)],
     ["idle CPU %", (r) => fmt(r.idleCpuPercent)],
   ],
+  reconnect: [
+    ["clients", (r) => fmt(r.clients)],
+    ["missed each", (r) => fmt(r.missed)],
+    ...[10, 50, 90, 99, 100].map((q) => [`${q}% complete s`, (r) => secs(r.completeMs?.[`p${q}`])]),
+    ["replayed", (r) => fmt(r.replayed)],
+    [
+      "lost / dup / out of order",
+      (r) => `${fmt(r.anomalies?.missing)} / ${fmt(r.anomalies?.duplicates)} / ${fmt(r.anomalies?.outOfOrder)}`,
+    ],
+  ],
   cluster: [
     ["nodes", (r) => `${r.edges} edge + ${r.workers} worker`],
     ["offered/s", (r) => fmt(r.offered)],
@@ -62,6 +73,11 @@ const BAR = {
   priority: (r) => [`critical p99 behind ${r.backlog} low`, r.critical?.p99, "ms"],
   connections: (r) => [`${r.system} · ${r.connections}`, r.rssBytesPerConnection, "RSS bytes per idle connection"],
   cluster: (r) => [`${r.edges}+${r.workers} · ${r.offered}/s`, r.achieved, "achieved msgs/s"],
+  reconnect: (r) => [
+    `${r.system} · ${r.clients} clients · ${r.missed} missed`,
+    r.completeMs?.p100,
+    "ms until every client is caught up",
+  ],
 };
 
 export function svgChart(scenario, rows, title) {

@@ -85,7 +85,8 @@ export const SYSTEMS = {
 
   /**
    * Herald: a private redis-server, `edges` edges and `workers` workers (the real CLI), and a
-   * producer process using the SDK (`via: "sdk"`) or the HTTP API (`via: "http"`).
+   * producer process using the SDK (`via: "sdk"`) or the HTTP API (`via: "http"`); `label`
+   * is added to its name.
    */
   async herald({
     edges = 1,
@@ -96,6 +97,7 @@ export const SYSTEMS = {
     graceful = false,
     nodeArgs = [],
     edgeNodeArgs = [],
+    label,
   } = {}) {
     const redis = await startLocalRedis();
     const secret = randomBytes(24).toString("hex");
@@ -131,7 +133,7 @@ export const SYSTEMS = {
       return r.accepted;
     };
     return {
-      name: `Herald ${edges}+${workers} (${via === "sdk" ? "SDK" : "HTTP"}${batch === 1 ? ", 1 message a job" : ""})`,
+      name: `Herald ${edges}+${workers} (${via === "sdk" ? "SDK" : "HTTP"}${batch === 1 ? ", 1 message a job" : ""}${label ? `, ${label}` : ""})`,
       protocol: "herald",
       secret,
       ports: edgeProcs.map((e) => e.port),
