@@ -89,20 +89,21 @@ end
 -- Appends one destination's deliveries to its history and unacked hash; returns their lines.
 local function record(kind, keys, maxEntries, ageMs, at, n)
   local lines = {}
+  local length = 0
   local acked = critical and kind == "u" and unackedCap > 0
   if maxEntries > 0 or acked then now = now or nowMs() end
   for j = 0, n - 1 do
     local base = at + j * 4
     local head, frame, id, expires = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
     if maxEntries > 0 and id ~= "" then
-      redis.call("RPUSH", keys.history, id .. "\t" .. (now + ageMs) .. "\t" .. expires .. "\t" .. frame)
+      length = redis.call("RPUSH", keys.history, id .. "\t" .. (now + ageMs) .. "\t" .. expires .. "\t" .. frame)
     end
     if acked and id ~= "" then keepUnacked(keys.unacked, id, tonumber(expires), frame, now) end
     lines[j + 1] = head .. frame
   end
   if maxEntries > 0 then
-    redis.call("LTRIM", keys.history, -maxEntries, -1)
-    trimAged(keys.history, now)
+    if length > maxEntries then redis.call("LTRIM", keys.history, -maxEntries, -1) end
+    if length > 1 then trimAged(keys.history, now) end
     redis.call("PEXPIRE", keys.history, ageMs)
   end
   return lines
