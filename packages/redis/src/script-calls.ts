@@ -2,6 +2,7 @@ import {
   type Delivery,
   deliveryChannel,
   deliveryHead,
+  formatId,
   type HistoryLimits,
   type Lane,
   type Priority,
@@ -10,6 +11,7 @@ import type { ResumeRequest, ResumeResult } from "@herald/routing";
 import type { Keys } from "./keys.js";
 import { NODE_LIVENESS_MS } from "./liveness.js";
 import type { ScriptedRedis } from "./scripts.js";
+import { keySlot } from "./slots.js";
 
 /** One interest change for `interests`: a node's count for a user (its connections) or a topic (its subscribers). */
 export interface InterestChange {
@@ -67,9 +69,8 @@ export type DeliverReply =
 export type ReserveReply =
   | {
       ok: true;
-      /** (ms, seq) of the first new id: new messages take consecutive ids in batch order. */
-      ms: number;
-      seq: number;
+      /** The new messages' ids, in batch order. */
+      freshIds: string[];
       /** Batch position (0-based) -> the id its idempotency key was first given. */
       duplicates: Map<number, string>;
     }
@@ -97,22 +98,26 @@ export class ScriptCalls {
     const positions: number[] = [];
     idempotencyKeys.forEach((k, i) => {
       if (k === undefined) return;
-      keyed.push(this.keys.idempotency(k));
+      keyed.push(this.keys.idempotency(k, priority));
       positions.push(i + 1);
     });
-    const scriptKeys = [this.keys.ids, this.keys.pending(priority), ...keyed];
+    const sequence = this.keys.idSequence(priority);
+    const scriptKeys = [this.keys.ids(priority), this.keys.pending(priority), ...keyed];
     const reply = await this.redis.heraldReserveIds(
       scriptKeys.length,
       ...scriptKeys,
       idempotencyKeys.length,
       capacity,
       keyTtlSeconds,
+      sequence.base,
+      sequence.span,
       ...positions,
     );
     if (Number(reply[0]) === 0) return { ok: false, pending: Number(reply[1]) };
     const duplicates = new Map<number, string>();
     for (let i = 3; i + 1 < reply.length; i += 2) duplicates.set(Number(reply[i]) - 1, String(reply[i + 1]));
-    return { ok: true, ms: Number(reply[1]), seq: Number(reply[2]), duplicates };
+    const fresh = idempotencyKeys.length - duplicates.size;
+    return { ok: true, freshIds: idsFrom(Number(reply[1]), Number(reply[2]), fresh, sequence), duplicates };
   }
 
   /**
@@ -149,7 +154,73 @@ export class ScriptCalls {
     return { ok: true, unrouted: Number(reply[0]), kept: Number(reply[1]) };
   }
 
-  private addDestination(d: Destination, keys: string[], args: (string | number)[]): void {
+  /**
+   * deliver-slot-n.lua (cluster layout): appends the destinations' deliveries (all of one
+   * slot) to their histories and unacked hashes; resolves with the nodes holding each.
+   */
+  async deliverSlot(call: Omit<DeliverCall, "turn" | "release" | "lane">): Promise<string[][]> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [
+      call.priority === "critical" ? "1" : "0",
+      call.unacked.cap,
+      call.unacked.retentionMs,
+    ];
+    for (const d of call.destinations) this.addDestination(d, keys, args, false);
+    const reply = await this.redis.heraldDeliverSlot(keys.length, ...keys, ...args);
+    const holders: string[][] = [];
+    for (let i = 0; i < reply.length; ) {
+      const n = Number(reply[i]);
+      holders.push(reply.slice(i + 1, i + 1 + n).map(String));
+      i += 1 + n;
+    }
+    return holders;
+  }
+
+  /** turn-2.lua (cluster layout): the job a job must wait for before it publishes, or undefined. */
+  async turn(turn: { queue: string; jobId: string }): Promise<string | undefined> {
+    const queue = this.keys.queue(turn.queue);
+    const blocker = await this.redis.heraldTurn(
+      `${queue}:active`,
+      this.keys.published(turn.queue),
+      turn.jobId,
+      `${queue}:`,
+    );
+    return blocker === "" ? undefined : String(blocker);
+  }
+
+  /** publish-done-2.lua (cluster layout): releases a published batch's pending count and marks its job published. */
+  async publishDone(priority: Priority, release: number, job: { queue: string; jobId: string } | undefined) {
+    // Without a job the published zset is not touched: any key of the priority's slot will do.
+    const published = job ? this.keys.published(job.queue) : this.keys.pending(priority);
+    await this.redis.heraldPublishDone(this.keys.pending(priority), published, release, job?.jobId ?? "");
+  }
+
+  /** live-nodes-2.lua: the ids of the nodes that count as live now. */
+  async liveNodes(): Promise<string[]> {
+    return (await this.redis.heraldLiveNodes(this.keys.nodes, this.keys.stall, NODE_LIVENESS_MS)).map(String);
+  }
+
+  /**
+   * node-counts-n.lua (cluster layout): a node's counts in interest hashes that share one slot,
+   * each changed by a delta ("add") or set ("set"); resolves with the new counts.
+   */
+  async nodeCounts(
+    nodeId: string,
+    mode: "add" | "set",
+    entries: readonly { kind: "user" | "topic"; member: string; value: number }[],
+  ): Promise<number[]> {
+    const keys = entries.map((e) => (e.kind === "user" ? this.keys.presence(e.member) : this.keys.topic(e.member)));
+    const counts = await this.redis.heraldNodeCounts(
+      keys.length,
+      ...keys,
+      nodeId,
+      mode,
+      ...entries.map((e) => e.value),
+    );
+    return counts.map(Number);
+  }
+
+  private addDestination(d: Destination, keys: string[], args: (string | number)[], heads = true): void {
     const channel = deliveryChannel(d.kind, d.target);
     const history = this.keys.history(channel);
     keys.push(
@@ -165,7 +236,7 @@ export class ScriptCalls {
       d.history.maxAgeMs,
       d.deliveries.length,
     );
-    for (const x of d.deliveries) args.push(deliveryHead(x), x.frame, x.id ?? "", x.expires ?? 0);
+    for (const x of d.deliveries) args.push(heads ? deliveryHead(x) : "", x.frame, x.id ?? "", x.expires ?? 0);
   }
 
   /**
@@ -187,6 +258,13 @@ export class ScriptCalls {
 
   /** interests-n.lua: a node's interest changes, applied in order; resolves with each new count. */
   async interests(nodeId: string, changes: readonly InterestChange[]): Promise<number[]> {
+    if (this.keys.cluster) {
+      return this.countsBySlot(
+        nodeId,
+        "add",
+        changes.map((c) => ({ ...c, value: c.delta })),
+      );
+    }
     const { keys, args } = this.interestArgs(
       nodeId,
       changes.map((c) => ({ ...c, value: c.delta })),
@@ -223,6 +301,14 @@ export class ScriptCalls {
 
   /** set-interests-n.lua: overwrites a node's counts for these users and topics (0 removes one). */
   async setInterests(nodeId: string, entries: readonly { kind: "user" | "topic"; member: string; count: number }[]) {
+    if (this.keys.cluster) {
+      await this.countsBySlot(
+        nodeId,
+        "set",
+        entries.map((e) => ({ ...e, value: e.count })),
+      );
+      return;
+    }
     const { keys, args } = this.interestArgs(
       nodeId,
       entries.map((e) => ({ ...e, value: e.count })),
@@ -230,8 +316,70 @@ export class ScriptCalls {
     await this.redis.heraldSetInterests(keys.length, ...keys, ...args);
   }
 
+  /**
+   * Cluster layout: interest changes (or counts) applied with one node-counts-n.lua call per
+   * slot, in order within each key, then the node's index (on the node's slot) brought in step
+   * with the counts: a member whose count went from 0 is added, one whose count is 0 removed.
+   * The index is updated after the counts, not with them: a failure between leaves it short of
+   * a member (the dead node's count then stays in that hash, never routed to, as the node is
+   * dead) or holding an extra one (reaping it deletes nothing).
+   */
+  private async countsBySlot(
+    nodeId: string,
+    mode: "add" | "set",
+    entries: readonly { kind: "user" | "topic"; member: string; value: number }[],
+  ): Promise<number[]> {
+    const groups = new Map<number, number[]>();
+    entries.forEach((e, i) => {
+      const slot = keySlot(e.kind === "user" ? this.keys.presence(e.member) : this.keys.topic(e.member));
+      const group = groups.get(slot);
+      if (group) group.push(i);
+      else groups.set(slot, [i]);
+    });
+    const counts = new Array<number>(entries.length);
+    await Promise.all(
+      [...groups.values()].map(async (positions) => {
+        const replies = await this.nodeCounts(
+          nodeId,
+          mode,
+          positions.map((i) => entries[i] as (typeof entries)[number]),
+        );
+        positions.forEach((i, j) => {
+          counts[i] = replies[j] as number;
+        });
+      }),
+    );
+    await this.updateNodeIndex(nodeId, mode, entries, counts);
+    return counts;
+  }
+
+  /** The node's index sets after `countsBySlot`: each member's last change decides. */
+  private async updateNodeIndex(
+    nodeId: string,
+    mode: "add" | "set",
+    entries: readonly { kind: "user" | "topic"; member: string; value: number }[],
+    counts: readonly number[],
+  ): Promise<void> {
+    const state = { user: new Map<string, boolean>(), topic: new Map<string, boolean>() };
+    entries.forEach((e, i) => {
+      const n = counts[i] as number;
+      if (n === 0) state[e.kind].set(e.member, false);
+      else if (mode === "set" || n === e.value) state[e.kind].set(e.member, true);
+    });
+    const calls: Promise<unknown>[] = [];
+    for (const kind of ["user", "topic"] as const) {
+      const index = kind === "user" ? this.keys.nodeUsers(nodeId) : this.keys.nodeTopics(nodeId);
+      const add = [...state[kind]].filter(([, held]) => held).map(([m]) => m);
+      const remove = [...state[kind]].filter(([, held]) => !held).map(([m]) => m);
+      if (add.length) calls.push(this.redis.sadd(index, ...add));
+      if (remove.length) calls.push(this.redis.srem(index, ...remove));
+    }
+    await Promise.all(calls);
+  }
+
   /** reap-node-3.lua: removes up to `batch` of a dead node's interests; resolves with how many remain. */
   reapNode(nodeId: string, batch: number): Promise<number> {
+    if (this.keys.cluster) return this.reapNodeBySlot(nodeId, batch);
     return this.redis.heraldReapNode(
       this.keys.nodes,
       this.keys.nodeUsers(nodeId),
@@ -242,6 +390,40 @@ export class ScriptCalls {
       batch,
     );
   }
+  /**
+   * Cluster layout: what reap-node-3.lua does, as single-key commands (the node's index on its
+   * slot, each interest hash on its user's or topic's): pops up to `batch` of each index,
+   * removes the node from those hashes, and the node from the live set once both are empty.
+   */
+  private async reapNodeBySlot(nodeId: string, batch: number): Promise<number> {
+    const [users, topics] = await Promise.all([
+      this.redis.spop(this.keys.nodeUsers(nodeId), batch),
+      this.redis.spop(this.keys.nodeTopics(nodeId), batch),
+    ]);
+    await Promise.all([
+      ...users.map((u) => this.redis.hdel(this.keys.presence(u), nodeId)),
+      ...topics.map((t) => this.redis.hdel(this.keys.topic(t), nodeId)),
+    ]);
+    const [u, t] = await Promise.all([
+      this.redis.scard(this.keys.nodeUsers(nodeId)),
+      this.redis.scard(this.keys.nodeTopics(nodeId)),
+    ]);
+    if (u + t === 0) await this.redis.zrem(this.keys.nodes, nodeId);
+    return u + t;
+  }
+}
+
+/**
+ * `count` consecutive ids from (ms, seq) of a sequence part (`Keys.idSequence`), rolling into
+ * the next millisecond past its span, as reserve-ids-n.lua hands them out.
+ */
+function idsFrom(ms: number, seq: number, count: number, part: { base: number; span: number }): string[] {
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const s = seq + i;
+    ids[i] = formatId(ms + Math.floor(s / part.span), part.base + (s % part.span));
+  }
+  return ids;
 }
 
 const RESUME_STATUS: readonly ResumeResult["status"][] = ["none", "replay", "gap", "too_many"];

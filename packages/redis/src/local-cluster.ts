@@ -1,0 +1,163 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { freePort } from "./local-server.js";
+
+const run = promisify(execFile);
+
+/** One server of a local cluster. */
+export interface LocalClusterNode {
+  port: number;
+  pid: number;
+  url: string;
+}
+
+export interface LocalCluster {
+  /** The seed URLs, comma-separated (what `REDIS_URL` takes in cluster mode). */
+  url: string;
+  nodes: readonly LocalClusterNode[];
+  /** The node serving a slot as master now, and its replicas. */
+  masterOf(slot: number): Promise<LocalClusterNode>;
+  replicasOf(master: LocalClusterNode): Promise<LocalClusterNode[]>;
+  /** Runs `redis-cli` with these arguments; resolves with its stdout. */
+  cli(...args: string[]): Promise<string>;
+  /** Stops every server (SIGKILL) and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a private Redis Cluster on loopback: `masters` servers with `replicas` replicas each,
+ * joined by `redis-cli --cluster create` (which splits the 16384 slots evenly, in port order),
+ * no persistence, in a temp dir. For tests and benchmarks; stopped by pid.
+ */
+export async function startLocalCluster(opts: { masters?: number; replicas?: number } = {}): Promise<LocalCluster> {
+  const masters = opts.masters ?? 3;
+  const replicas = opts.replicas ?? 0;
+  const dir = mkdtempSync(join(tmpdir(), "herald-cluster-"));
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(children.map(stopChild));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const nodes: LocalClusterNode[] = [];
+    for (let i = 0; i < masters * (1 + replicas); i++) {
+      const port = await freePort();
+      const child = spawn("redis-server", clusterArgs(port, dir), { stdio: "ignore" });
+      children.push(child);
+      nodes.push({ port, pid: child.pid as number, url: `redis://127.0.0.1:${port}` });
+    }
+    await Promise.all(nodes.map((n) => waitForPing(n.port)));
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    await run("redis-cli", [
+      "--cluster",
+      "create",
+      ...addresses,
+      "--cluster-replicas",
+      String(replicas),
+      "--cluster-yes",
+    ]);
+    await waitForClusterOk(nodes);
+    return handle(nodes, stop);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function clusterArgs(port: number, dir: string): string[] {
+  return [
+    ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    ...["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+    ...["--maxmemory-policy", "noeviction", "--loglevel", "warning"],
+    ...["--client-output-buffer-limit", "pubsub 256mb 128mb 60"],
+  ];
+}
+
+function handle(nodes: LocalClusterNode[], stop: () => Promise<void>): LocalCluster {
+  const cli = async (...args: string[]) => (await run("redis-cli", args)).stdout;
+  const byPort = (port: number) => nodes.find((n) => n.port === port) as LocalClusterNode;
+  return {
+    url: nodes.map((n) => n.url).join(","),
+    nodes,
+    cli,
+    async masterOf(slot) {
+      for (const n of nodes) {
+        // A node that is down (stopped, or failing over) cannot answer: ask the next.
+        const shards = await clusterSlots(n.port).catch(notReachable);
+        const range = shards?.find(([from, to]) => from <= slot && slot <= to);
+        if (range) return byPort(range[2]);
+      }
+      throw new Error(`no master serves slot ${slot}`);
+    },
+    async replicasOf(master) {
+      const out = await cli("-p", String(master.port), "cluster", "replicas", await nodeId(master.port));
+      return [...out.matchAll(/127\.0\.0\.1:(\d+)@/g)].map((m) => byPort(Number(m[1])));
+    },
+    stop,
+  };
+}
+
+/** CLUSTER SLOTS as [from, to, master port] triples, as one node sees them. */
+async function clusterSlots(port: number): Promise<[number, number, number][]> {
+  const r = new Redis({
+    port,
+    host: "127.0.0.1",
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on("error", probeError);
+  try {
+    await r.connect();
+    const reply = (await r.call("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
+    return reply.map(([from, to, master]) => [from, to, master[1]]);
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function nodeId(port: number): Promise<string> {
+  return (await run("redis-cli", ["-p", String(port), "cluster", "myid"])).stdout.trim();
+}
+
+async function waitForPing(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const out = await run("redis-cli", ["-p", String(port), "ping"]).catch(() => ({ stdout: "" }));
+    if (out.stdout.trim() === "PONG") return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+}
+
+/** Waits until every node reports the cluster ok with every slot assigned. */
+async function waitForClusterOk(nodes: readonly LocalClusterNode[]): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const infos = await Promise.all(
+      nodes.map((n) => run("redis-cli", ["-p", String(n.port), "cluster", "info"]).then((o) => o.stdout)),
+    );
+    if (infos.every((s) => s.includes("cluster_state:ok") && s.includes("cluster_slots_ok:16384"))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the local cluster did not reach state ok within 20 s");
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+function notReachable(_err: unknown): undefined {
+  return undefined;
+}
+
+/** A probe's connection errors also reject its command, which the caller handles. */
+function probeError(_err: Error): void {
+  // handled where the command rejects
+}
