@@ -22,6 +22,13 @@ export interface LocalCluster {
   /** The node serving a slot as master now, and its replicas. */
   masterOf(slot: number): Promise<LocalClusterNode>;
   replicasOf(master: LocalClusterNode): Promise<LocalClusterNode[]>;
+  /** `CLUSTER FAILOVER` on a replica; resolves once every node sees it serve `slot` as master. */
+  failover(replica: LocalClusterNode, slot: number): Promise<void>;
+  /**
+   * Moves one slot, keys and all, to another master, as `redis-cli --cluster reshard` does
+   * (SETSLOT IMPORTING/MIGRATING, MIGRATE in batches, SETSLOT NODE everywhere).
+   */
+  moveSlot(slot: number, to: LocalClusterNode): Promise<void>;
   /** Runs `redis-cli` with these arguments; resolves with its stdout. */
   cli(...args: string[]): Promise<string>;
   /** Stops every server (SIGKILL) and removes the temp dir. */
@@ -97,8 +104,50 @@ function handle(nodes: LocalClusterNode[], stop: () => Promise<void>): LocalClus
       const out = await cli("-p", String(master.port), "cluster", "replicas", await nodeId(master.port));
       return [...out.matchAll(/127\.0\.0\.1:(\d+)@/g)].map((m) => byPort(Number(m[1])));
     },
+    async failover(replica, slot) {
+      await cli("-p", String(replica.port), "cluster", "failover");
+      await until(async () =>
+        (await Promise.all(nodes.map((n) => ownerSeenBy(n.port, slot)))).every((p) => p === replica.port),
+      );
+    },
+    async moveSlot(slot, to) {
+      const from = await this.masterOf(slot);
+      const [fromId, toId] = await Promise.all([nodeId(from.port), nodeId(to.port)]);
+      await cli("-p", String(to.port), "cluster", "setslot", String(slot), "importing", fromId);
+      await cli("-p", String(from.port), "cluster", "setslot", String(slot), "migrating", toId);
+      for (;;) {
+        const keys = (await cli("-p", String(from.port), "cluster", "getkeysinslot", String(slot), "100")).split("\n");
+        const batch = keys.map((k) => k.trim()).filter((k) => k !== "");
+        if (batch.length === 0) break;
+        await cli("-p", String(from.port), "migrate", "127.0.0.1", String(to.port), "", "0", "5000", "keys", ...batch);
+      }
+      await cli("-p", String(to.port), "cluster", "setslot", String(slot), "node", toId);
+      await cli("-p", String(from.port), "cluster", "setslot", String(slot), "node", toId);
+      // The other masters learn it from these two too; replicas refuse SETSLOT.
+      for (const n of nodes.filter((x) => x !== to && x !== from)) {
+        await cli("-p", String(n.port), "cluster", "setslot", String(slot), "node", toId).catch(notReachable);
+      }
+      await until(async () =>
+        (await Promise.all(nodes.map((n) => ownerSeenBy(n.port, slot)))).every((p) => p === to.port),
+      );
+    },
     stop,
   };
+}
+
+/** The port of the master serving `slot`, as the node on `port` sees it (undefined while it cannot say). */
+async function ownerSeenBy(port: number, slot: number): Promise<number | undefined> {
+  const shards = await clusterSlots(port).catch(notReachable);
+  return shards?.find(([from, to]) => from <= slot && slot <= to)?.[2];
+}
+
+/** Polls `check` every 50 ms until it holds; throws after 30 s. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the cluster did not settle within 30 s");
 }
 
 /** CLUSTER SLOTS as [from, to, master port] triples, as one node sees them. */

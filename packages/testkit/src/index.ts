@@ -1,4 +1,13 @@
-export { freePort, type LocalRedis, startLocalRedis } from "@herald/redis";
+export {
+  freePort,
+  Keys,
+  keySlot,
+  type LocalCluster,
+  type LocalClusterNode,
+  type LocalRedis,
+  startLocalCluster,
+  startLocalRedis,
+} from "@herald/redis";
 export { type HeraldProcess, type LogLine, startHerald } from "./herald-process.js";
 export { RecordingSocket } from "./recording-socket.js";
 export { type RoutingFixture, routingConformance } from "./routing-conformance.js";
