@@ -42,68 +42,65 @@ export interface ClusterPublishParts {
  *    broadcasts one on the lane's broadcast channel;
  * 4. once those were answered, the pending count is released and the job marked published,
  *    on the queue's slot (publish-done-2.lua): the queue's next job may publish.
- * A job waits for this process's own lower jobs of its queue to finish their publish before
- * it asks for the turn (instead of polling for it); batches without a job publish in order.
+ * This process's own publishes of one queue are pipelined rather than waited for: each stage
+ * (2 and 3) of a publish is written after the same stage of the publish before it, so one
+ * channel's calls and one node's payloads leave in order on the connection to their master,
+ * and a job's turn does not wait for this process's lower jobs in flight (they are ahead of
+ * it on every connection). Jobs of other processes are waited for through the turn.
+ * Batches without a job are ordered the same way, among themselves.
  */
 export class ClusterPublisher {
   private live: { ids: Set<string>; at: number } | undefined;
-  /** Per queue, the publishes of this process in flight, by job id. */
-  private readonly inFlight = new Map<string, Map<number, Promise<unknown>>>();
-  private unordered: Promise<unknown> = Promise.resolve();
+  /** Per queue ("" for batches without a job): the last publish's stages, and the jobs in flight. */
+  private readonly chains = new Map<string, { last: Stages; inFlight: Set<number> }>();
 
   constructor(private readonly parts: ClusterPublishParts) {}
 
   deliver(batch: DeliveryBatch): Promise<DeliveryOutcome> {
-    const job = batch.job;
-    if (!job) {
-      const run = this.unordered.then(() => this.publish(batch));
-      this.unordered = run.catch(ignore);
-      return run;
-    }
-    const queue = this.inFlight.get(job.queue) ?? new Map<number, Promise<unknown>>();
-    this.inFlight.set(job.queue, queue);
-    const id = Number(job.id);
-    const earlier = [...queue].filter(([other]) => other < id).map(([, p]) => p);
-    const run = (async () => {
-      await Promise.allSettled(earlier);
-      await this.waitForTurn(job.queue, job.id);
-      return this.publish(batch);
-    })();
-    const settled = run.catch(ignore).finally(() => queue.delete(id));
-    queue.set(id, settled);
-    return run;
+    const key = batch.job?.queue ?? "";
+    const chain = this.chains.get(key) ?? { last: { appended: DONE, published: DONE }, inFlight: new Set<number>() };
+    this.chains.set(key, chain);
+    const previous = chain.last;
+    const mine = new StageMarks();
+    chain.last = mine.stages;
+    const id = batch.job ? Number(batch.job.id) : undefined;
+    const ahead = id === undefined ? [] : [...chain.inFlight].filter((other) => other < id);
+    if (id !== undefined) chain.inFlight.add(id);
+    return this.publish(batch, previous, mine, ahead).finally(() => {
+      mine.all();
+      if (id !== undefined) chain.inFlight.delete(id);
+    });
   }
 
-  private async waitForTurn(queue: string, jobId: string): Promise<void> {
-    for (let waitMs = 1; (await this.parts.scripts.turn({ queue, jobId })) !== undefined; ) {
+  private async waitForTurn(job: { queue: string; id: string }, ahead: readonly number[]): Promise<void> {
+    const turn = { queue: job.queue, jobId: job.id };
+    for (let waitMs = 1; (await this.parts.scripts.turn(turn, ahead)) !== undefined; ) {
       await sleep(waitMs);
       waitMs = Math.min(MAX_TURN_POLL_MS, waitMs * 2);
     }
   }
 
-  private async publish(batch: DeliveryBatch): Promise<DeliveryOutcome> {
+  private async publish(
+    batch: DeliveryBatch,
+    previous: Stages,
+    mine: StageMarks,
+    ahead: readonly number[],
+  ): Promise<DeliveryOutcome> {
     const { scripts, unacked } = this.parts;
+    if (batch.job) await this.waitForTurn(batch.job, ahead);
     const calls = this.slotCalls(batch);
-    const replies = await Promise.all(
-      calls.map((c) => scripts.deliverSlot({ priority: batch.priority, destinations: c.destinations, unacked })),
+    await previous.appended;
+    const pending = calls.map((c) =>
+      scripts.deliverSlot({ priority: batch.priority, destinations: c.destinations, unacked }),
     );
-    const outcome = { unrouted: 0, kept: 0 };
-    const perNode = new Map<string, string[]>();
-    const broadcasts: string[] = [];
+    mine.appended();
+    const replies = await Promise.all(pending);
     const live = await this.liveAmong(replies.flat(2));
-    calls.forEach((call, i) => {
-      call.destinations.forEach((d, j) => {
-        const lines = d.deliveries.map((x) => deliveryHead(x) + x.frame);
-        if (d.kind === "broadcast") {
-          broadcasts.push(...lines);
-          return;
-        }
-        const holders = (replies[i]?.[j] ?? []).filter((node) => live.has(node));
-        for (const node of holders) pushAll(perNode, node, lines);
-        if (holders.length === 0) outcome[keeps(d) ? "kept" : "unrouted"] += 1;
-      });
-    });
-    await this.send(laneOf(batch.priority), perNode, broadcasts);
+    const { perNode, broadcasts, outcome } = route(calls, replies, live);
+    await previous.published;
+    const sent = this.send(laneOf(batch.priority), perNode, broadcasts);
+    mine.published();
+    await sent;
     const job = batch.job ? { queue: batch.job.queue, jobId: batch.job.id } : undefined;
     if (batch.release > 0 || job) await scripts.publishDone(batch.priority, batch.release, job);
     return outcome;
@@ -168,6 +165,61 @@ export class ClusterPublisher {
   }
 }
 
+/** Each live holder's lines (in call and destination order), the broadcast lines, and what no live node holds. */
+function route(calls: readonly SlotCall[], replies: readonly string[][][], live: ReadonlySet<string>) {
+  const outcome = { unrouted: 0, kept: 0 };
+  const perNode = new Map<string, string[]>();
+  const broadcasts: string[] = [];
+  calls.forEach((call, i) => {
+    call.destinations.forEach((d, j) => {
+      const lines = d.deliveries.map((x) => deliveryHead(x) + x.frame);
+      if (d.kind === "broadcast") {
+        broadcasts.push(...lines);
+        return;
+      }
+      const holders = (replies[i]?.[j] ?? []).filter((node) => live.has(node));
+      for (const node of holders) pushAll(perNode, node, lines);
+      if (holders.length === 0) outcome[keeps(d) ? "kept" : "unrouted"] += 1;
+    });
+  });
+  return { perNode, broadcasts, outcome };
+}
+
+/** When a publish's stages were written: its history calls (`appended`) and its payloads (`published`). */
+interface Stages {
+  appended: Promise<void>;
+  published: Promise<void>;
+}
+
+const DONE: Promise<void> = Promise.resolve();
+
+/** A publish's `Stages`, marked as it goes (`all` on its end, failed or not, so no later one waits forever). */
+class StageMarks {
+  readonly stages: Stages;
+  readonly appended: () => void;
+  readonly published: () => void;
+
+  constructor() {
+    let appended!: () => void;
+    let published!: () => void;
+    this.stages = {
+      appended: new Promise<void>((r) => {
+        appended = r;
+      }),
+      published: new Promise<void>((r) => {
+        published = r;
+      }),
+    };
+    this.appended = appended;
+    this.published = published;
+  }
+
+  all(): void {
+    this.appended();
+    this.published();
+  }
+}
+
 /** Whether a destination's deliveries are kept in history (only a message's: a canary's carry no id). */
 function keeps(d: Destination): boolean {
   return d.history.maxEntries > 0 && d.deliveries.every((x: Delivery) => x.id !== undefined);
@@ -177,9 +229,4 @@ function pushAll(map: Map<string, string[]>, key: string, lines: readonly string
   const list = map.get(key);
   if (list) list.push(...lines);
   else map.set(key, [...lines]);
-}
-
-/** A failed publish is the caller's to handle (its promise rejects); the chain only waits for it. */
-function ignore(_err: unknown): void {
-  // the rejection reaches the caller through the promise `deliver` returned
 }

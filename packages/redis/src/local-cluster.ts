@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -41,6 +42,19 @@ export interface LocalCluster {
  * no persistence, in a temp dir. For tests and benchmarks; stopped by pid.
  */
 export async function startLocalCluster(opts: { masters?: number; replicas?: number } = {}): Promise<LocalCluster> {
+  let lastError: unknown;
+  // A port taken between its pick and the server's bind (other processes run too): try again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
+async function startOnce(opts: { masters?: number; replicas?: number }): Promise<LocalCluster> {
   const masters = opts.masters ?? 3;
   const replicas = opts.replicas ?? 0;
   const dir = mkdtempSync(join(tmpdir(), "herald-cluster-"));
@@ -51,8 +65,9 @@ export async function startLocalCluster(opts: { masters?: number; replicas?: num
   };
   try {
     const nodes: LocalClusterNode[] = [];
+    const taken = new Set<number>();
     for (let i = 0; i < masters * (1 + replicas); i++) {
-      const port = await freePort();
+      const port = await clusterPort(taken);
       const child = spawn("redis-server", clusterArgs(port, dir), { stdio: "ignore" });
       children.push(child);
       nodes.push({ port, pid: child.pid as number, url: `redis://127.0.0.1:${port}` });
@@ -73,6 +88,28 @@ export async function startLocalCluster(opts: { masters?: number; replicas?: num
     await stop();
     throw err;
   }
+}
+
+/**
+ * A free port whose cluster bus port (the port + 10000, which Redis also binds) is free too:
+ * an ephemeral port above 55535 has none.
+ */
+async function clusterPort(taken: Set<number>): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = await freePort();
+    if (port > 55535 || taken.has(port) || taken.has(port + 10000) || !(await canBind(port + 10000))) continue;
+    taken.add(port).add(port + 10000);
+    return port;
+  }
+  throw new Error("no free port pair for a cluster node");
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
 }
 
 function clusterArgs(port: number, dir: string): string[] {

@@ -176,14 +176,18 @@ export class ScriptCalls {
     return holders;
   }
 
-  /** turn-2.lua (cluster layout): the job a job must wait for before it publishes, or undefined. */
-  async turn(turn: { queue: string; jobId: string }): Promise<string | undefined> {
+  /**
+   * turn-2.lua (cluster layout): the job a job must wait for before it publishes, or undefined;
+   * `skip`: lower jobs the caller publishes itself, in order, before this one.
+   */
+  async turn(turn: { queue: string; jobId: string }, skip: readonly number[] = []): Promise<string | undefined> {
     const queue = this.keys.queue(turn.queue);
     const blocker = await this.redis.heraldTurn(
       `${queue}:active`,
       this.keys.published(turn.queue),
       turn.jobId,
       `${queue}:`,
+      ...skip,
     );
     return blocker === "" ? undefined : String(blocker);
   }
