@@ -3,9 +3,11 @@
 // one herald edge and one herald worker, U users with one WebSocket each, messages to random
 // users POSTed in requests of 50 at offered rates. Reports, per rate: achieved rate, loss,
 // latency from acceptance to receipt, and each Redis server's CPU per message (INFO cpu
-// before and after), then the cluster/standalone ratios.
+// before and after), then the cluster/standalone ratios. Then a drain: `--drain` messages
+// queued while no worker runs, then one worker started: its delivery rate is the publish
+// path's throughput, whatever the load generator can offer.
 //
-//   node scripts/bench/redis-cluster.mjs [--users 1000] [--seconds 10] [--rates 5000,10000,20000]
+//   node scripts/bench/redis-cluster.mjs [--users 1000] [--seconds 10] [--rates 5000,10000,20000] [--drain 40000]
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { signToken, startHerald, startLocalCluster, startLocalRedis } from "@herald/testkit";
@@ -17,11 +19,13 @@ const { values } = parseArgs({
     users: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
     rates: { type: "string", default: "5000,10000,20000" },
+    drain: { type: "string", default: "40000" },
   },
 });
 const USERS = Number(values.users);
 const SECONDS = Number(values.seconds);
 const RATES = values.rates.split(",").map(Number);
+const DRAIN = Number(values.drain);
 const PER_REQUEST = 50;
 const DATA = "x".repeat(200);
 
@@ -36,14 +40,18 @@ async function deployment(kind) {
     HERALD_JWT_SECRET: secret,
     HERALD_API_KEYS: apiKey,
     HERALD_PREFIX: "bench",
+    HERALD_QUEUE_CAPACITY: "200000",
     LOG_LEVEL: "info",
     ...(kind === "cluster" ? { HERALD_REDIS_CLUSTER: "1" } : {}),
   };
   let edge;
-  let worker;
+  const workers = [];
+  const startWorker = async () => {
+    workers.push(await startHerald("worker", { ...env, HERALD_NODE_ID: `worker-${workers.length}` }));
+  };
   try {
     edge = await startHerald("edge", { ...env, HERALD_NODE_ID: "edge-0" });
-    worker = await startHerald("worker", { ...env, HERALD_NODE_ID: "worker-0" });
+    await startWorker();
   } catch (err) {
     await edge?.stop("SIGKILL");
     await redis.stop();
@@ -55,8 +63,12 @@ async function deployment(kind) {
     edge,
     secret,
     apiKey,
+    startWorker,
+    async stopWorkers() {
+      await Promise.allSettled(workers.splice(0).map((w) => w.stop("SIGTERM")));
+    },
     async stop() {
-      await Promise.allSettled([edge.stop("SIGTERM"), worker.stop("SIGTERM")]);
+      await Promise.allSettled([edge.stop("SIGTERM"), ...workers.map((w) => w.stop("SIGTERM"))]);
       await redis.stop();
     },
   };
@@ -162,7 +174,37 @@ async function run(d, clients, rate) {
   };
 }
 
+/** Queues DRAIN messages with no worker running, starts one, and times their delivery. */
+async function drain(d, clients) {
+  await d.stopWorkers();
+  clients.latencies.length = 0;
+  let queued = 0;
+  for (let i = 0; i < DRAIN; i += PER_REQUEST * 20) {
+    const counts = await Promise.all(Array.from({ length: 20 }, () => post(d, PER_REQUEST)));
+    queued += counts.reduce((a, b) => a + b, 0);
+  }
+  const cpuBefore = await redisCpu(d.ports);
+  const started = Date.now();
+  await d.startWorker();
+  while (clients.latencies.length < queued && Date.now() - started < 120_000) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const cpuAfter = await redisCpu(d.ports);
+  const cpuUsPerMsg = cpuAfter.map((c, i) => Math.round(((c - cpuBefore[i]) * 1e6) / Math.max(1, queued)));
+  return {
+    kind: d.kind,
+    drain: queued,
+    delivered: clients.latencies.length,
+    seconds: Number(seconds.toFixed(2)),
+    rate: Math.round(clients.latencies.length / seconds),
+    redisCpuUsPerMsg: cpuUsPerMsg,
+    redisCpuUsPerMsgTotal: cpuUsPerMsg.reduce((a, b) => a + b, 0),
+  };
+}
+
 const results = [];
+const drains = [];
 for (const kind of ["standalone", "cluster"]) {
   const d = await deployment(kind);
   try {
@@ -171,6 +213,11 @@ for (const kind of ["standalone", "cluster"]) {
     for (const rate of RATES) {
       const r = await run(d, clients, rate);
       results.push(r);
+      console.log(JSON.stringify(r));
+    }
+    if (DRAIN > 0) {
+      const r = await drain(d, clients);
+      drains.push(r);
       console.log(JSON.stringify(r));
     }
     clients.close();
@@ -187,5 +234,11 @@ for (const rate of RATES) {
   if (!s || !c) continue;
   console.log(
     `${String(rate).padEnd(9)} ${`${s.p50}/${s.p99}`.padEnd(25)} ${`${c.p50}/${c.p99}`.padEnd(22)} ${(c.delivered / Math.max(1, s.delivered)).toFixed(2).padEnd(16)} ${s.redisCpuUsPerMsgTotal} | ${c.redisCpuUsPerMsg.join(" + ")} = ${c.redisCpuUsPerMsgTotal}`,
+  );
+}
+const [ds, dc] = ["standalone", "cluster"].map((k) => drains.find((r) => r.kind === k));
+if (ds && dc) {
+  console.log(
+    `\ndrain of ${ds.drain}: standalone ${ds.rate} msg/s, cluster ${dc.rate} msg/s, ratio ${(dc.rate / ds.rate).toFixed(2)}; Redis CPU µs/msg standalone ${ds.redisCpuUsPerMsgTotal} | cluster ${dc.redisCpuUsPerMsg.join(" + ")} = ${dc.redisCpuUsPerMsgTotal}`,
   );
 }

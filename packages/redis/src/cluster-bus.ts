@@ -11,9 +11,12 @@ export const LIVE_NODES_CACHE_MS = 1000;
 /** Longest a job waiting for its publish turn sleeps between tries (ms): it starts at 1 and doubles. */
 const MAX_TURN_POLL_MS = 4;
 
-/** One script call's destinations, all of one slot. */
+/** One script call's destinations: of one slot, or of several slots one master serves. */
 interface SlotCall {
+  /** In slot order: the destinations of each slot, one after the other. */
   destinations: Destination[];
+  /** Per slot, its destinations (for the per-slot calls a per-master call falls back to). */
+  slots: Destination[][];
 }
 
 /** What the cluster publish needs of `RedisBus`. */
@@ -34,9 +37,9 @@ export interface ClusterPublishParts {
  * slot only, and a sharded channel is a key of its own slot, so one job's publish is split:
  * 1. the publish turn, on the queue's slot (turn-2.lua), waited for as in the standalone
  *    layout;
- * 2. per slot of its destinations (a user's, a topic's, the broadcast's), one call that appends
- *    to history and reads the nodes holding each destination in one atomic step
- *    (deliver-slot-n.lua);
+ * 2. per master serving its destinations' slots (a user's, a topic's, the broadcast's), one
+ *    call that appends to history and reads the nodes holding each destination in one atomic
+ *    step (deliver-slot-n.lua; per slot when that master no longer serves them all);
  * 3. the holders that are live (a read of the live nodes at most `LIVE_NODES_CACHE_MS` old;
  *    a holder missing from it is checked afresh) get one SPUBLISH per node on its channel,
  *    broadcasts one on the lane's broadcast channel;
@@ -86,13 +89,11 @@ export class ClusterPublisher {
     mine: StageMarks,
     ahead: readonly number[],
   ): Promise<DeliveryOutcome> {
-    const { scripts, unacked } = this.parts;
+    const { scripts } = this.parts;
     if (batch.job) await this.waitForTurn(batch.job, ahead);
     const calls = this.slotCalls(batch);
     await previous.appended;
-    const pending = calls.map((c) =>
-      scripts.deliverSlot({ priority: batch.priority, destinations: c.destinations, unacked }),
-    );
+    const pending = calls.map((c) => this.append(batch, c));
     mine.appended();
     const replies = await Promise.all(pending);
     const live = await this.liveAmong(replies.flat(2));
@@ -106,18 +107,45 @@ export class ClusterPublisher {
     return outcome;
   }
 
-  /** The batch's calls, as the standalone layout cuts them, each split further by slot (in order). */
+  /**
+   * One call's appends: per slot when it has one, else per master, falling back to one call
+   * per slot when the master does not serve them all any more (a slot moved or is moving:
+   * the per-master call then wrote nothing).
+   */
+  private async append(batch: DeliveryBatch, call: SlotCall): Promise<string[][]> {
+    const { scripts, unacked } = this.parts;
+    const slotCall = (destinations: Destination[], perMaster: boolean) =>
+      scripts.deliverSlot({ priority: batch.priority, destinations, unacked }, perMaster);
+    if (call.slots.length === 1) return slotCall(call.destinations, false);
+    try {
+      return await slotCall(call.destinations, true);
+    } catch {
+      return (await Promise.all(call.slots.map((d) => slotCall(d, false)))).flat();
+    }
+  }
+
+  /**
+   * The batch's calls, as the standalone layout cuts them, each split further by the master
+   * serving its destinations' slots (as this connection last learned the slots), in order.
+   */
   private slotCalls(batch: DeliveryBatch): SlotCall[] {
+    const owners = (this.parts.redis as unknown as { slots?: (string[] | undefined)[] }).slots;
     const calls: SlotCall[] = [];
     for (const destinations of this.parts.destinationsOf(batch)) {
-      const bySlot = new Map<number, SlotCall>();
+      const byMaster = new Map<string, Map<number, Destination[]>>();
       for (const d of destinations) {
         const slot = keySlot(this.parts.keys.history(deliveryChannel(d.kind, d.target)));
-        const call = bySlot.get(slot) ?? { destinations: [] };
-        call.destinations.push(d);
-        bySlot.set(slot, call);
+        const master = owners?.[slot]?.[0] ?? `slot ${slot}`;
+        const slots = byMaster.get(master) ?? new Map<number, Destination[]>();
+        byMaster.set(master, slots);
+        const list = slots.get(slot);
+        if (list) list.push(d);
+        else slots.set(slot, [d]);
       }
-      calls.push(...bySlot.values());
+      for (const slots of byMaster.values()) {
+        const perSlot = [...slots.values()];
+        calls.push({ destinations: perSlot.flat(), slots: perSlot });
+      }
     }
     return calls;
   }

@@ -155,10 +155,12 @@ export class ScriptCalls {
   }
 
   /**
-   * deliver-slot-n.lua (cluster layout): appends the destinations' deliveries (all of one
-   * slot) to their histories and unacked hashes; resolves with the nodes holding each.
+   * deliver-slot-n.lua (cluster layout): appends the destinations' deliveries to their
+   * histories and unacked hashes; resolves with the nodes holding each. The destinations are
+   * all of one slot, or (`perMaster`) of several slots one master serves: the call then fails
+   * before it writes anything if that master does not serve them all (a slot moving).
    */
-  async deliverSlot(call: Omit<DeliverCall, "turn" | "release" | "lane">): Promise<string[][]> {
+  async deliverSlot(call: Omit<DeliverCall, "turn" | "release" | "lane">, perMaster = false): Promise<string[][]> {
     const keys: string[] = [];
     const args: (string | number)[] = [
       call.priority === "critical" ? "1" : "0",
@@ -166,7 +168,9 @@ export class ScriptCalls {
       call.unacked.retentionMs,
     ];
     for (const d of call.destinations) this.addDestination(d, keys, args, false);
-    const reply = await this.redis.heraldDeliverSlot(keys.length, ...keys, ...args);
+    const reply = perMaster
+      ? await this.redis.heraldDeliverSlot(1, keys[0] as string, keys.length, ...keys, ...args)
+      : await this.redis.heraldDeliverSlot(keys.length, ...keys, 0, ...args);
     const holders: string[][] = [];
     for (let i = 0; i < reply.length; ) {
       const n = Number(reply[i]);
