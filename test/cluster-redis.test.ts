@@ -147,7 +147,18 @@ describe("Herald on a Redis Cluster", () => {
     const sent: string[] = [];
     for (let i = 0; i < 5; i++) sent.push((await g.post(msg({ user }, "missed", { data: { i } }))).json.ids[0]);
     const back = await g.connect(user, {}, 1, `&since=${once.json.ids[0]}`);
-    await soon(() => ids(back, `user:${user}`).length === 5, "the five missed");
+    await waitFor(() => ids(back, `user:${user}`).length === 5, "the five missed").catch(async (err) => {
+      const port = String(cluster.nodes[0]?.port);
+      const q = keys.queue("normal");
+      const dump = await Promise.all([
+        cluster.cli("-c", "-p", port, "lrange", keys.history(`user:${user}`), "0", "-1"),
+        cluster.cli("-c", "-p", port, "lrange", `${q}:active`, "0", "-1"),
+        cluster.cli("-c", "-p", port, "zrange", keys.published("normal"), "0", "-1"),
+        cluster.cli("-c", "-p", port, "hgetall", keys.presence(user)),
+        cluster.cli("-c", "-p", port, "llen", `${q}:wait`),
+      ]);
+      throw new Error(`${err.message} ${JSON.stringify({ frames: back.frames, close: back.closeCode, sent, once: once.json, dump, logs: logged() })}`);
+    });
     expect(ids(back, `user:${user}`)).toEqual(sent);
     expect(first.messages().filter((f) => f.event === "once")).toHaveLength(1);
     back.close();
