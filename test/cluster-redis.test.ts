@@ -20,7 +20,7 @@ afterAll(() => g?.stop());
 /** On a failure, what the processes logged at warn and above. */
 const logged = () =>
   [...g.edges, ...g.workers].flatMap((p) =>
-    p.logs.filter((l) => (l.level as number) >= (process.env.TEST_LOG_ALL ? 20 : 40)).map((l) => JSON.stringify(l)),
+    p.logs.filter((l) => (l.level as number) >= 40).map((l) => JSON.stringify(l)),
   );
 
 /** `waitFor`, whose failure says what the processes logged. */
@@ -157,7 +157,9 @@ describe("Herald on a Redis Cluster", () => {
         cluster.cli("-c", "-p", port, "hgetall", keys.presence(user)),
         cluster.cli("-c", "-p", port, "llen", `${q}:wait`),
       ]);
-      throw new Error(`${err.message} ${JSON.stringify({ frames: back.frames, close: back.closeCode, sent, once: once.json, dump, logs: logged() })}`);
+      throw new Error(
+        `${err.message} ${JSON.stringify({ frames: back.frames, close: back.closeCode, sent, once: once.json, dump, logs: logged() })}`,
+      );
     });
     expect(ids(back, `user:${user}`)).toEqual(sent);
     expect(first.messages().filter((f) => f.event === "once")).toHaveLength(1);
