@@ -54,24 +54,39 @@ export interface ClusterPublishParts {
  */
 export class ClusterPublisher {
   private live: { ids: Set<string>; at: number } | undefined;
-  /** Per queue ("" for batches without a job): the last publish's stages, and the jobs in flight. */
-  private readonly chains = new Map<string, { last: Stages; inFlight: Set<number> }>();
+  /**
+   * Per queue, this process's publishes in flight, by job id: their stages, and the jobs each
+   * follows (directly or through others); batches without a job in one chain.
+   */
+  private readonly inFlight = new Map<string, Map<number, { stages: Stages; after: Set<number> }>>();
+  private unordered: Stages = { appended: DONE, published: DONE };
 
   constructor(private readonly parts: ClusterPublishParts) {}
 
+  /**
+   * A publish follows the stages of the highest lower job of its queue in flight here, and
+   * does not wait at its turn for the jobs it so follows; never a higher one, so a job retried
+   * after later ones were taken does not wait for them while they wait at their turn for it.
+   */
   deliver(batch: DeliveryBatch): Promise<DeliveryOutcome> {
-    const key = batch.job?.queue ?? "";
-    const chain = this.chains.get(key) ?? { last: { appended: DONE, published: DONE }, inFlight: new Set<number>() };
-    this.chains.set(key, chain);
-    const previous = chain.last;
     const mine = new StageMarks();
-    chain.last = mine.stages;
-    const id = batch.job ? Number(batch.job.id) : undefined;
-    const ahead = id === undefined ? [] : [...chain.inFlight].filter((other) => other < id);
-    if (id !== undefined) chain.inFlight.add(id);
-    return this.publish(batch, previous, mine, ahead).finally(() => {
+    if (!batch.job) {
+      const previous = this.unordered;
+      this.unordered = mine.stages;
+      return this.publish(batch, previous, mine, []).finally(() => mine.all());
+    }
+    const queue = this.inFlight.get(batch.job.queue) ?? new Map<number, { stages: Stages; after: Set<number> }>();
+    this.inFlight.set(batch.job.queue, queue);
+    const id = Number(batch.job.id);
+    const lower = [...queue.keys()].filter((other) => other < id);
+    const before = lower.length ? Math.max(...lower) : undefined;
+    const entry = before === undefined ? undefined : queue.get(before);
+    const after = new Set(entry ? [before as number, ...entry.after] : []);
+    queue.set(id, { stages: mine.stages, after });
+    const previous = entry?.stages ?? { appended: DONE, published: DONE };
+    return this.publish(batch, previous, mine, [...after]).finally(() => {
       mine.all();
-      if (id !== undefined) chain.inFlight.delete(id);
+      queue.delete(id);
     });
   }
 

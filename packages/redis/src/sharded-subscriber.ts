@@ -35,6 +35,9 @@ export class RedisShardedBusSubscriber implements BusSubscriber {
         });
         await subscriber.ssubscribe(mine);
         await subscriber.ssubscribe(all);
+        // A master's subscriber replaced (a failover, a slot moved): what was published to
+        // this node meanwhile may be lost, as across a reconnect.
+        subscriber.on("+subscriber", () => handlers.onResubscribed(lane));
       }),
     );
   }
