@@ -3,16 +3,18 @@ import { type Delivery, deliveryChannel, deliveryHead, type Lane, laneOf } from 
 import type { DeliveryBatch, DeliveryOutcome } from "@herald/routing";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
-import type { Destination, ScriptCalls } from "./script-calls.js";
+import type { Destination, ScriptCalls, SlotReply } from "./script-calls.js";
 import { keySlot } from "./slots.js";
 
-/** How long a read of the live nodes is used for routing (ms); a holder not in it is checked afresh. */
+/** How long a read of the live nodes is used for routing (ms); a holder it did not know is checked afresh. */
 export const LIVE_NODES_CACHE_MS = 1000;
 /** Longest a job waiting for its publish turn sleeps between tries (ms): it starts at 1 and doubles. */
 const MAX_TURN_POLL_MS = 4;
 
 /** One script call's destinations: of one slot, or of several slots one master serves. */
 interface SlotCall {
+  /** The master serving them, as the connection last learned the slots ("host:port"), if known. */
+  master: string | undefined;
   /** In slot order: the destinations of each slot, one after the other. */
   destinations: Destination[];
   /** Per slot, its destinations (for the per-slot calls a per-master call falls back to). */
@@ -33,16 +35,18 @@ export interface ClusterPublishParts {
 }
 
 /**
- * The cluster layout's publish (docs/scaling.md, "Redis Cluster"). A script can touch one
- * slot only, and a sharded channel is a key of its own slot, so one job's publish is split:
+ * The cluster layout's publish (docs/scaling.md, "Redis Cluster"). A script touches the keys
+ * of one master only (of one slot, unless it has checked that its master serves them all), so
+ * one job's publish is split:
  * 1. the publish turn, on the queue's slot (turn-2.lua), waited for as in the standalone
  *    layout;
  * 2. per master serving its destinations' slots (a user's, a topic's, the broadcast's), one
- *    call that appends to history and reads the nodes holding each destination in one atomic
- *    step (deliver-slot-n.lua; per slot when that master no longer serves them all);
- * 3. the holders that are live (a read of the live nodes at most `LIVE_NODES_CACHE_MS` old;
- *    a holder missing from it is checked afresh) get one SPUBLISH per node on its channel,
- *    broadcasts one on the lane's broadcast channel;
+ *    call that appends to history, reads the nodes holding each destination and publishes to
+ *    the live ones on their channels on that master, in one atomic step (deliver-slot-n.lua).
+ *    The live nodes come from a read at most `LIVE_NODES_CACHE_MS` old;
+ * 3. holders a call did not publish to (not in that read: checked afresh; or with no channel on
+ *    that master), and every holder when a master no longer serves all of a call's slots (a
+ *    slot moving: one call per slot instead, appending only), get one SPUBLISH per node here;
  * 4. once those were answered, the pending count is released and the job marked published,
  *    on the queue's slot (publish-done-2.lua): the queue's next job may publish.
  * This process's own publishes of one queue are pipelined rather than waited for: each stage
@@ -53,7 +57,9 @@ export interface ClusterPublishParts {
  * Batches without a job are ordered the same way, among themselves.
  */
 export class ClusterPublisher {
-  private live: { ids: Set<string>; at: number } | undefined;
+  private live: { ids: Set<string>; dead: Set<string>; at: number } | undefined;
+  /** Per master and node, which of the node's channels that master served last. */
+  private readonly channelIndex = new Map<string, number>();
   /**
    * Per queue, this process's publishes in flight, by job id: their stages, and the jobs each
    * follows (directly or through others); batches without a job in one chain.
@@ -107,12 +113,13 @@ export class ClusterPublisher {
     const { scripts } = this.parts;
     if (batch.job) await this.waitForTurn(batch.job, ahead);
     const calls = this.slotCalls(batch);
+    const live = await this.liveNodes();
     await previous.appended;
-    const pending = calls.map((c) => this.append(batch, c));
+    const pending = calls.map((c) => this.append(batch, c, live));
     mine.appended();
     const replies = await Promise.all(pending);
-    const live = await this.liveAmong(replies.flat(2));
-    const { perNode, broadcasts, outcome } = route(calls, replies, live);
+    const others = replies.flat().flatMap((r) => r.others);
+    const { perNode, broadcasts, outcome } = route(calls, replies, await this.liveAmong(others));
     await previous.published;
     const sent = this.send(laneOf(batch.priority), perNode, broadcasts);
     mine.published();
@@ -123,20 +130,49 @@ export class ClusterPublisher {
   }
 
   /**
-   * One call's appends: per slot when it has one, else per master, falling back to one call
-   * per slot when the master does not serve them all any more (a slot moved or is moving:
-   * the per-master call then wrote nothing).
+   * One call's appends and publishes, per master: each live node's deliveries go on its
+   * channel on that master, in the same atomic step. When the master does not serve every
+   * key and channel any more (a slot moved or is moving; the call then wrote nothing), one
+   * call per slot instead, which appends and leaves every holder to the caller's publish.
    */
-  private async append(batch: DeliveryBatch, call: SlotCall): Promise<string[][]> {
-    const { scripts, unacked } = this.parts;
-    const slotCall = (destinations: Destination[], perMaster: boolean) =>
-      scripts.deliverSlot({ priority: batch.priority, destinations, unacked }, perMaster);
-    if (call.slots.length === 1) return slotCall(call.destinations, false);
-    try {
-      return await slotCall(call.destinations, true);
-    } catch {
-      return (await Promise.all(call.slots.map((d) => slotCall(d, false)))).flat();
+  private async append(batch: DeliveryBatch, call: SlotCall, live: ReadonlySet<string>): Promise<SlotReply[]> {
+    const { scripts, unacked, keys } = this.parts;
+    const lane = laneOf(batch.priority);
+    const slotCall = (destinations: Destination[], perMaster: boolean, publish = NO_PUBLISH) =>
+      scripts.deliverSlot({ priority: batch.priority, destinations, unacked }, perMaster, publish);
+    if (call.master !== undefined) {
+      const broadcast = keys.broadcastChannel(lane);
+      const publish = {
+        channels: this.channelsOn(call.master, live, lane),
+        broadcast: this.ownerOf(keySlot(broadcast)) === call.master ? broadcast : "",
+      };
+      try {
+        return await slotCall(call.destinations, true, publish);
+      } catch {
+        // fall through to one call per slot
+      }
     }
+    return (await Promise.all(call.slots.map((d) => slotCall(d, false)))).flat();
+  }
+
+  /** The master serving a slot, as the connection last learned the slots. */
+  private ownerOf(slot: number): string | undefined {
+    return (this.parts.redis as unknown as { slots?: (string[] | undefined)[] }).slots?.[slot]?.[0];
+  }
+
+  /** Each live node's channel of the lane that `master` serves (a node with none there is left out). */
+  private channelsOn(master: string, live: ReadonlySet<string>, lane: Lane): Map<string, string> {
+    const channels = new Map<string, string>();
+    for (const node of live) {
+      const slots = this.parts.keys.nodeChannelSlots(node);
+      const remembered = this.channelIndex.get(`${master} ${node}`);
+      let index = remembered !== undefined && this.ownerOf(slots[remembered] as number) === master ? remembered : -1;
+      if (index === -1) index = slots.findIndex((slot) => this.ownerOf(slot) === master);
+      if (index === -1) continue;
+      this.channelIndex.set(`${master} ${node}`, index);
+      channels.set(node, this.parts.keys.nodeChannels(node, lane)[index] as string);
+    }
+    return channels;
   }
 
   /**
@@ -150,30 +186,46 @@ export class ClusterPublisher {
       const byMaster = new Map<string, Map<number, Destination[]>>();
       for (const d of destinations) {
         const slot = keySlot(this.parts.keys.history(deliveryChannel(d.kind, d.target)));
-        const master = owners?.[slot]?.[0] ?? `slot ${slot}`;
+        const master = owners?.[slot]?.[0] ?? "";
         const slots = byMaster.get(master) ?? new Map<number, Destination[]>();
         byMaster.set(master, slots);
         const list = slots.get(slot);
         if (list) list.push(d);
         else slots.set(slot, [d]);
       }
-      for (const slots of byMaster.values()) {
+      for (const [master, slots] of byMaster) {
         const perSlot = [...slots.values()];
-        calls.push({ destinations: perSlot.flat(), slots: perSlot });
+        calls.push({ master: master || undefined, destinations: perSlot.flat(), slots: perSlot });
       }
     }
     return calls;
   }
 
-  /** Which of `holders` are live: from the cached read, read afresh when one is not in it or it is old. */
-  private async liveAmong(holders: readonly string[]): Promise<Set<string>> {
-    const now = Date.now();
+  /** The live nodes, from a read at most `LIVE_NODES_CACHE_MS` old. */
+  private async liveNodes(): Promise<ReadonlySet<string>> {
     const cached = this.live;
-    if (cached && now - cached.at <= LIVE_NODES_CACHE_MS && holders.every((h) => cached.ids.has(h))) {
-      return cached.ids;
-    }
+    if (cached && Date.now() - cached.at <= LIVE_NODES_CACHE_MS) return cached.ids;
+    return this.readLive();
+  }
+
+  /**
+   * Which of `holders` (nodes a call did not publish to) are live: read afresh unless the last
+   * read (at most `LIVE_NODES_CACHE_MS` old) knew each of them, live or found dead.
+   */
+  private async liveAmong(holders: readonly string[]): Promise<ReadonlySet<string>> {
+    if (holders.length === 0) return EMPTY;
+    const cached = this.live;
+    const known = (h: string) => cached?.ids.has(h) || cached?.dead.has(h);
+    if (cached && Date.now() - cached.at <= LIVE_NODES_CACHE_MS && holders.every(known)) return cached.ids;
+    const ids = await this.readLive();
+    for (const h of holders) if (!ids.has(h)) this.live?.dead.add(h);
+    return ids;
+  }
+
+  private async readLive(): Promise<ReadonlySet<string>> {
+    const at = Date.now();
     const ids = new Set(await this.parts.scripts.liveNodes());
-    this.live = { ids, at: now };
+    this.live = { ids, dead: new Set(), at };
     return ids;
   }
 
@@ -208,24 +260,35 @@ export class ClusterPublisher {
   }
 }
 
-/** Each live holder's lines (in call and destination order), the broadcast lines, and what no live node holds. */
-function route(calls: readonly SlotCall[], replies: readonly string[][][], live: ReadonlySet<string>) {
-  const outcome = { unrouted: 0, kept: 0 };
-  const perNode = new Map<string, string[]>();
-  const broadcasts: string[] = [];
+/**
+ * What the calls left to publish: each live holder they did not publish to gets its lines (in
+ * call and destination order), broadcasts not published go on the broadcast channel; and
+ * the destinations published to no live node.
+ */
+function route(calls: readonly SlotCall[], replies: readonly SlotReply[][], live: ReadonlySet<string>) {
+  const left = { outcome: { unrouted: 0, kept: 0 }, perNode: new Map<string, string[]>(), broadcasts: [] as string[] };
   calls.forEach((call, i) => {
     call.destinations.forEach((d, j) => {
-      const lines = d.deliveries.map((x) => deliveryHead(x) + x.frame);
-      if (d.kind === "broadcast") {
-        broadcasts.push(...lines);
-        return;
-      }
-      const holders = (replies[i]?.[j] ?? []).filter((node) => live.has(node));
-      for (const node of holders) pushAll(perNode, node, lines);
-      if (holders.length === 0) outcome[keeps(d) ? "kept" : "unrouted"] += 1;
+      routeOne(d, replies[i]?.[j] ?? { published: false, others: [] }, live, left);
     });
   });
-  return { perNode, broadcasts, outcome };
+  return left;
+}
+
+function routeOne(
+  d: Destination,
+  reply: SlotReply,
+  live: ReadonlySet<string>,
+  left: { outcome: DeliveryOutcome; perNode: Map<string, string[]>; broadcasts: string[] },
+): void {
+  const lines = () => d.deliveries.map((x) => deliveryHead(x) + x.frame);
+  if (d.kind === "broadcast") {
+    if (!reply.published) left.broadcasts.push(...lines());
+    return;
+  }
+  const holders = reply.others.filter((node) => live.has(node));
+  for (const node of holders) pushAll(left.perNode, node, lines());
+  if (!reply.published && holders.length === 0) left.outcome[keeps(d) ? "kept" : "unrouted"] += 1;
 }
 
 /** When a publish's stages were written: its history calls (`appended`) and its payloads (`published`). */
@@ -235,6 +298,8 @@ interface Stages {
 }
 
 const DONE: Promise<void> = Promise.resolve();
+const EMPTY: ReadonlySet<string> = new Set();
+const NO_PUBLISH = { channels: new Map<string, string>(), broadcast: "" };
 
 /** A publish's `Stages`, marked as it goes (`all` on its end, failed or not, so no later one waits forever). */
 class StageMarks {

@@ -19,6 +19,9 @@ const QUEUE_SLOT_RANGES: Readonly<Record<Priority, readonly [number, number]>> =
   critical: [12288, 16383],
 };
 
+/** Cluster layout: a node has one delivery channel per this many slots (64 ranges of 256). */
+export const NODE_CHANNEL_RANGE = 256;
+
 /** The id sequence space of one millisecond (4 base-36 digits, see @herald/protocol's ids). */
 export const SEQ_SPACE = 36 ** 4;
 
@@ -31,6 +34,7 @@ export class Keys {
   readonly tag: string;
   readonly cluster: boolean;
   private readonly queueTags = new Map<string, string>();
+  private readonly channelTags = new Map<string, { tags: string[]; slots: number[] }>();
 
   constructor(
     readonly prefix: string,
@@ -166,8 +170,40 @@ export class Keys {
 
   /** Deliveries for the connections one node holds, in one lane (see `Lane`). */
   nodeChannel(nodeId: string, lane: Lane): string {
-    // Cluster layout: a sharded channel, both lanes on the node's slot.
-    return this.cluster ? `${this.nodeTag(nodeId)}:deliver:${lane}` : this.nodeChannelPrefix(lane) + nodeId;
+    // Cluster layout: the first of the node's sharded channels (`nodeChannels`).
+    return this.cluster ? (this.nodeChannels(nodeId, lane)[0] as string) : this.nodeChannelPrefix(lane) + nodeId;
+  }
+  /**
+   * Cluster layout: a node's sharded channels of one lane, one in each range of
+   * `NODE_CHANNEL_RANGE` slots (tags `{<prefix>.n.<node id>.<k>}`, the first k landing in the
+   * range), so that whichever master serves a destination's slot also serves a channel of
+   * every node, and the script appending to the destination's history can publish to it.
+   */
+  nodeChannels(nodeId: string, lane: Lane): string[] {
+    return this.nodeChannelTags(nodeId).tags.map((tag) => `${tag}:deliver:${lane}`);
+  }
+  /** The slots of `nodeChannels`, in the same order. */
+  nodeChannelSlots(nodeId: string): readonly number[] {
+    return this.nodeChannelTags(nodeId).slots;
+  }
+  private nodeChannelTags(nodeId: string): { tags: string[]; slots: number[] } {
+    let found = this.channelTags.get(nodeId);
+    if (found) return found;
+    const ranges = CLUSTER_SLOTS / NODE_CHANNEL_RANGE;
+    const tags = new Array<string>(ranges);
+    const slots = new Array<number>(ranges);
+    for (let k = 0, left = ranges; left > 0; k++) {
+      const tag = `{${this.prefix}.n.${nodeId}.${k}}`;
+      const slot = keySlot(tag);
+      const range = Math.floor(slot / NODE_CHANNEL_RANGE);
+      if (tags[range] !== undefined) continue;
+      tags[range] = tag;
+      slots[range] = slot;
+      left--;
+    }
+    found = { tags, slots };
+    this.channelTags.set(nodeId, found);
+    return found;
   }
   /** Standalone layout: a node's channel is this and the node id. */
   nodeChannelPrefix(lane: Lane): string {

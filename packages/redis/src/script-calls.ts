@@ -65,6 +65,14 @@ export type DeliverReply =
   /** A lower job of the queue has not published yet: nothing was done; call again once it has. */
   | { ok: false; waitFor: string };
 
+/** One destination's outcome in `deliverSlot`. */
+export interface SlotReply {
+  /** Published to at least one node (or broadcast). */
+  published: boolean;
+  /** Holders it was not published to: not passed as live, or with no channel on this master. */
+  others: string[];
+}
+
 /** The reply of `reserveIds`. */
 export type ReserveReply =
   | {
@@ -156,28 +164,37 @@ export class ScriptCalls {
 
   /**
    * deliver-slot-n.lua (cluster layout): appends the destinations' deliveries to their
-   * histories and unacked hashes; resolves with the nodes holding each. The destinations are
-   * all of one slot, or (`perMaster`) of several slots one master serves: the call then fails
-   * before it writes anything if that master does not serve them all (a slot moving).
+   * histories and unacked hashes and publishes them to the holders in `publish.channels` (live
+   * nodes, each with its channel on this master), atomically; resolves, per destination, with
+   * whether it was published and the holders left for the caller. The destinations are all of
+   * one slot, or (`perMaster`) of several slots one master serves: the call then fails before
+   * it writes anything if that master does not serve them all, nor every channel (a slot moving).
    */
-  async deliverSlot(call: Omit<DeliverCall, "turn" | "release" | "lane">, perMaster = false): Promise<string[][]> {
+  async deliverSlot(
+    call: Omit<DeliverCall, "turn" | "release" | "lane">,
+    perMaster: boolean,
+    publish: { channels: ReadonlyMap<string, string>; broadcast: string },
+  ): Promise<SlotReply[]> {
     const keys: string[] = [];
     const args: (string | number)[] = [
       call.priority === "critical" ? "1" : "0",
       call.unacked.cap,
       call.unacked.retentionMs,
+      publish.broadcast,
+      publish.channels.size,
     ];
-    for (const d of call.destinations) this.addDestination(d, keys, args, false);
+    for (const [node, channel] of publish.channels) args.push(node, channel);
+    for (const d of call.destinations) this.addDestination(d, keys, args);
     const reply = perMaster
       ? await this.redis.heraldDeliverSlot(1, keys[0] as string, keys.length, ...keys, ...args)
       : await this.redis.heraldDeliverSlot(keys.length, ...keys, 0, ...args);
-    const holders: string[][] = [];
+    const out: SlotReply[] = [];
     for (let i = 0; i < reply.length; ) {
-      const n = Number(reply[i]);
-      holders.push(reply.slice(i + 1, i + 1 + n).map(String));
-      i += 1 + n;
+      const n = Number(reply[i + 1]);
+      out.push({ published: Number(reply[i]) === 1, others: reply.slice(i + 2, i + 2 + n).map(String) });
+      i += 2 + n;
     }
-    return holders;
+    return out;
   }
 
   /**
@@ -228,7 +245,7 @@ export class ScriptCalls {
     return counts.map(Number);
   }
 
-  private addDestination(d: Destination, keys: string[], args: (string | number)[], heads = true): void {
+  private addDestination(d: Destination, keys: string[], args: (string | number)[]): void {
     const channel = deliveryChannel(d.kind, d.target);
     const history = this.keys.history(channel);
     keys.push(
@@ -244,7 +261,7 @@ export class ScriptCalls {
       d.history.maxAgeMs,
       d.deliveries.length,
     );
-    for (const x of d.deliveries) args.push(heads ? deliveryHead(x) : "", x.frame, x.id ?? "", x.expires ?? 0);
+    for (const x of d.deliveries) args.push(deliveryHead(x), x.frame, x.id ?? "", x.expires ?? 0);
   }
 
   /**

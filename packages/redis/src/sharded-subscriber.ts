@@ -12,9 +12,10 @@ interface ShardedSubscriberGroup {
 /**
  * `BusSubscriber` over sharded pub/sub (the cluster layout): per lane a Cluster connection
  * with `shardedSubscribers`, which keeps one subscriber connection per master and follows
- * failovers and slot moves; it SSUBSCRIBEs this node's channel of the lane (on the node's
- * slot) and the lane's broadcast channel (on the broadcast's slot), one call each since one
- * SSUBSCRIBE takes channels of one slot. Pausing a lane stops reading its masters' sockets.
+ * failovers and slot moves; it SSUBSCRIBEs this node's channels of the lane (one per range of
+ * slots, see `Keys.nodeChannels`: every master serves some) and the lane's broadcast channel,
+ * one call each since one SSUBSCRIBE takes channels of one slot. Pausing a lane stops reading
+ * its masters' sockets.
  */
 export class RedisShardedBusSubscriber implements BusSubscriber {
   constructor(
@@ -26,15 +27,14 @@ export class RedisShardedBusSubscriber implements BusSubscriber {
   async start(handlers: BusHandlers): Promise<void> {
     await Promise.all(
       LANES.map(async (lane) => {
-        const mine = this.keys.nodeChannel(this.nodeId, lane);
-        const all = this.keys.broadcastChannel(lane);
+        const channels = [...this.keys.nodeChannels(this.nodeId, lane), this.keys.broadcastChannel(lane)];
+        const mine = new Set(channels);
         const subscriber = this.subscribers[lane];
         onReconnect(subscriber, () => handlers.onResubscribed(lane));
         subscriber.on("smessage", (channel: string, payload: string) => {
-          if (channel === mine || channel === all) handlers.onPayload(lane, payload);
+          if (mine.has(channel)) handlers.onPayload(lane, payload);
         });
-        await subscriber.ssubscribe(mine);
-        await subscriber.ssubscribe(all);
+        await Promise.all(channels.map((c) => subscriber.ssubscribe(c)));
         // A master's subscriber replaced (a failover, a slot moved): what was published to
         // this node meanwhile may be lost, as across a reconnect.
         subscriber.on("+subscriber", () => handlers.onResubscribed(lane));

@@ -43,8 +43,11 @@ describe("Keys", () => {
     expect(new Set(user).size).toBe(1);
     expect(keySlot(k.topic("news"))).toBe(keySlot(k.history("news")));
     expect(keySlot(k.history("broadcast"))).toBe(keySlot(k.broadcastChannel("urgent")));
-    expect(keySlot(k.nodeChannel("n1", "urgent"))).toBe(keySlot(k.nodeUsers("n1")));
-    expect(keySlot(k.nodeChannel("n1", "bulk"))).toBe(keySlot(k.nodeTopics("n1")));
+    expect(keySlot(k.nodeUsers("n1"))).toBe(keySlot(k.nodeTopics("n1")));
+    // One channel of a node per range of 256 slots, so every master serves some.
+    const ranges = k.nodeChannels("n1", "bulk").map((c) => Math.floor(keySlot(c) / 256));
+    expect(ranges).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    expect(k.nodeChannels("n1", "urgent").map(keySlot)).toEqual(k.nodeChannelSlots("n1"));
     expect(keySlot(k.nodes)).toBe(keySlot(k.stall));
     for (const p of PRIORITIES) {
       const slot = keySlot(k.queueTag(p));
