@@ -97,6 +97,16 @@ async function receivesAgain(client: TestClient, user: string, load: ReturnType<
   }
 }
 
+/**
+ * The slot of the channel a user's deliveries take to a node: the node's first channel on the
+ * master serving the user's keys (workers publish there, in the call that appends to history).
+ */
+async function deliveringSlot(node: string, user: string): Promise<number> {
+  const master = await masterPort(keySlot(keys.presence(user)));
+  for (const slot of keys.nodeChannelSlots(node)) if ((await masterPort(slot)) === master) return slot;
+  throw new Error(`no channel of ${node} on the master of ${user}`);
+}
+
 /** The port of the master serving a slot, now. */
 const masterPort = async (slot: number) => (await cluster.masterOf(slot)).port;
 
@@ -195,7 +205,7 @@ describe("Herald on a Redis Cluster", () => {
     const client = await g.connect(user, {}, 0);
     const load = traffic(user);
     await soon(() => ids(client, `user:${user}`).length >= 5, "traffic flowing");
-    const slots = [keySlot(keys.nodeChannel(nodeOf(client), "bulk")), keySlot(keys.presence(user))];
+    const slots = [await deliveringSlot(nodeOf(client), user), keySlot(keys.presence(user))];
     for (const slot of slots) {
       const master = await cluster.masterOf(slot);
       const [replica] = await cluster.replicasOf(master);
@@ -228,7 +238,7 @@ describe("Herald on a Redis Cluster", () => {
       "every id through the user's slot move",
       30_000,
     );
-    const channelSlot = keySlot(keys.nodeChannel(nodeOf(client), "bulk"));
+    const channelSlot = await deliveringSlot(nodeOf(client), user);
     await cluster.moveSlot(channelSlot, await elsewhere(channelSlot));
     await receivesAgain(client, user, load, load.accepted.length);
     await load.stop();
