@@ -21,8 +21,9 @@ const ALLOWED = {
   edge: ["protocol", "routing", "jobs", "observability"],
   worker: ["protocol", "routing", "redis", "jobs", "observability"],
   producer: ["protocol", "redis", "jobs"],
-  cli: ["protocol", "routing", "redis", "jobs", "observability", "edge", "worker"],
+  cli: ["protocol", "routing", "redis", "jobs", "observability", "edge", "worker", "client"],
   testkit: ["protocol", "routing", "redis"],
+  client: [],
 };
 /** Packages libraries embedded in other people's services must not drag in. */
 const SDK_FORBIDDEN = {

@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import {
   type HeraldProcess,
   type LocalRedis,
+  processAlive,
   startHerald,
   startLocalRedis,
   TestClient,
@@ -17,15 +18,6 @@ const cli = fileURLToPath(new URL("../packages/cli/bin/herald.js", import.meta.u
 const UNREACHABLE = "redis://127.0.0.1:1";
 const SECRET = "a-configured-jwt-secret-0123456789";
 const KEY = "a-configured-producer-key-0123456789";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** With the dev mode's printed token and key: a message sent over HTTP reaches the sample user's socket. */
 async function devRoundTrip(all: HeraldProcess, event: string): Promise<void> {
@@ -150,7 +142,7 @@ describe("herald CLI start-up", () => {
       .map((l) => JSON.parse(l))
       .find((l) => /started a private redis-server/.test(l.msg));
     expect(started?.pid).toBeGreaterThan(0);
-    await waitFor(() => !alive(started.pid), "the private redis-server to be gone");
+    await waitFor(() => !processAlive(started.pid), "the private redis-server to be gone");
   });
 
   it("takes its private redis-server down with it when it is SIGKILLed", async () => {
@@ -158,7 +150,7 @@ describe("herald CLI start-up", () => {
     const started = all.logs.find((l) => /started a private redis-server/.test(l.msg));
     expect(started?.pid).toBeGreaterThan(0);
     await all.stop("SIGKILL");
-    await waitFor(() => !alive(started?.pid as number), "the private redis-server to be gone");
+    await waitFor(() => !processAlive(started?.pid as number), "the private redis-server to be gone");
   });
 
   it("says how to get Redis when a private one is needed and no redis-server is on the PATH", async () => {

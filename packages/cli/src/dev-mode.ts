@@ -51,3 +51,31 @@ export function signToken(
   });
   return sign({ sub: userId, channels });
 }
+
+/**
+ * Prints what dev mode generated, and only that: a configured secret is never printed, nor a
+ * token signed with one (it would be a working credential in a log).
+ */
+export function announceDevSecrets(log: Logger, port: number, generated: { secret?: string; apiKey?: string }): void {
+  const { secret, apiKey } = generated;
+  if (!secret && !apiKey) return;
+  const token = secret ? signToken({ secret }, "alice", ["demo:*", "workflow:*"]) : undefined;
+  log.info({ sampleToken: token, apiKey, port }, "dev mode: generated the secrets that were not configured");
+  const lines = ["", "  Herald is running in dev mode (set HERALD_JWT_SECRET and HERALD_API_KEYS to keep secrets)."];
+  if (token) {
+    lines.push(`  WebSocket:    ws://localhost:${port}/v1/ws?token=${token}`);
+    lines.push("               (user alice, may subscribe to demo:* and workflow:*; valid 24 h)");
+  }
+  if (apiKey) {
+    lines.push(`  Producer key: ${apiKey}`);
+    lines.push(`  Send:         curl -X POST localhost:${port}/v1/messages -H 'authorization: Bearer ${apiKey}' \\`);
+    lines.push(
+      `                  -H 'content-type: application/json' -d '{"to":{"user":"alice"},"event":"hello","data":{"n":1}}'`,
+    );
+  }
+  if (token && apiKey) {
+    lines.push(`  Demo:         http://localhost:${port}/demo/#token=${token}&key=${apiKey}`);
+    lines.push(`  Dashboard:    http://localhost:${port}/dashboard  (asks for the producer key)`);
+  }
+  process.stderr.write(`${lines.join("\n")}\n\n`);
+}

@@ -1,15 +1,18 @@
+import { availableParallelism } from "node:os";
 import { HeraldError } from "@herald/protocol";
 import { loadConfig, tokenSecret } from "./config/load-config.js";
 import type { Role } from "./config/variables.js";
 import { signToken } from "./dev-mode.js";
 import { dlqCommand } from "./dlq-command.js";
 import { runRole } from "./run-role.js";
+import { processPlan, supervised } from "./supervisor/plan.js";
+import { supervise } from "./supervisor/supervisor.js";
 
 const USAGE = `usage: herald <command>
 
   edge                 WebSocket + HTTP edge node
   worker               message processor (BullMQ workers)
-  all                  an edge and a worker in one process (dev mode by default)
+  all                  edge and worker processes for this machine (dev mode by default)
   dlq list [--limit N] list dead letters (JSON lines, oldest first)
   dlq retry <id…>|--all  re-drive dead letters into their queues
   token <user> [pattern…]  print a client token signed with HERALD_JWT_SECRET
@@ -23,9 +26,13 @@ async function main(argv: string[], env: Env): Promise<number> {
   switch (command) {
     case "edge":
     case "worker":
-    case "all":
-      await runRole(loadConfig(command as Role, env));
+    case "all": {
+      const config = loadConfig(command as Role, env);
+      const plan = processPlan(config, availableParallelism());
+      if (supervised(plan)) await supervise(config, env, plan);
+      else await runRole({ ...config, role: command as "edge" | "worker" });
       return -1; // keeps running until a signal
+    }
     case "dlq":
       return dlqCommand(loadConfig("worker", env), args);
     case "token": {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { startEdge } from "@herald/edge";
 import { Enqueuer, PendingCount } from "@herald/jobs";
 import {
@@ -28,12 +29,11 @@ import {
 import { type HeraldWorker, startWorker } from "@herald/worker";
 import type { Redis } from "ioredis";
 import { type Config, enqueuerOptions } from "./config/load-config.js";
-import { generateSecret, provisionRedis, signToken } from "./dev-mode.js";
+import { dashboardSource, publishStats } from "./dashboard-source.js";
+import { announceDevSecrets, generateSecret, provisionRedis } from "./dev-mode.js";
 import { loadHandlers } from "./load-handlers.js";
 import { checkRedisSettings } from "./redis-checks.js";
-
-/** This release's version, from the CLI package (the version every package of a release shares). */
-const HERALD_VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+import { HERALD_VERSION } from "./version.js";
 
 /** What every role of one process shares: its config, logger, registry, keys and Redis connections. */
 interface Process {
@@ -47,8 +47,11 @@ interface Process {
   stops: (() => Promise<void>)[];
 }
 
-/** Wires and runs `herald edge | worker | all`. The only place objects are built. */
-export async function runRole(config: Config): Promise<void> {
+/**
+ * Wires and runs one `herald edge` or `herald worker` process (`herald all` runs them as
+ * processes of their own, under the supervisor). The only place objects are built.
+ */
+export async function runRole(config: Config & { role: "edge" | "worker" }): Promise<void> {
   const log = createLogger(config.logLevel, { node: config.nodeId, role: config.role });
   let redisUrl = config.redisUrl;
   let local: LocalRedis | undefined;
@@ -78,17 +81,17 @@ export async function runRole(config: Config): Promise<void> {
       return r;
     },
   };
-  const runsEdge = config.role !== "worker";
-  const runsWorker = config.role !== "edge";
-  const commands = defineScripts(proc.connect("commands", { failFast: runsEdge && !runsWorker }));
+  // An edge's commands fail fast, so producers get a 503 at once while Redis is away.
+  const commands = defineScripts(proc.connect("commands", { failFast: config.role === "edge" }));
   const pending = new PendingCount(commands, proc.keys);
   reportPending(proc, pending);
   checkRedisSettings(commands, log);
-  // The edge first: it binds at once and answers /readyz (503) while Redis is out of reach;
-  // the worker's start waits for Redis.
+  stops.push(
+    publishStats({ redis: commands, keys: proc.keys, registry: proc.registry, log }, config.nodeId, config.role),
+  );
   try {
-    if (runsEdge) await runEdge(proc, runsWorker ? undefined : { commands, pending });
-    if (runsWorker) await runWorker(proc, commands, pending);
+    if (config.role === "edge") await runEdge(proc, commands, pending);
+    else await runWorker(proc, commands, pending);
   } catch (err) {
     // A signal during start-up closes what the start was waiting for: the shutdown reports.
     if (!shutdown.stopping()) throw err;
@@ -110,17 +113,15 @@ async function runWorker(proc: Process, commands: ScriptedRedis, pending: Pendin
   const { config, keys, log, registry } = proc;
   const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
   let worker: HeraldWorker | undefined;
-  if (config.role === "worker") {
-    // Up before the worker, so /readyz answers (503) while Redis is out of reach.
-    const ops = await startOpsServer({
-      host: config.metricsHost,
-      port: config.metricsPort,
-      registry,
-      ready: () => worker?.ready() ?? false,
-    });
-    log.info({ port: ops.port }, "worker ops endpoints listening");
-    proc.stops.push(() => ops.close());
-  }
+  // Up before the worker, so /readyz answers (503) while Redis is out of reach.
+  const ops = await startOpsServer({
+    host: config.metricsHost,
+    port: config.metricsPort,
+    registry,
+    ready: () => worker?.ready() ?? false,
+  });
+  log.info({ port: ops.port }, "worker ops endpoints listening");
+  proc.stops.push(() => ops.close());
   worker = await startWorker(
     {
       concurrency: config.concurrency,
@@ -154,21 +155,16 @@ async function runWorker(proc: Process, commands: ScriptedRedis, pending: Pendin
   );
 }
 
-/**
- * `shared`: the process's command connection (and its pending count) when the edge runs alone;
- * beside a worker the edge opens its own, fail-fast, so producers get a 503 at once while Redis is away.
- */
-async function runEdge(
-  proc: Process,
-  shared: { commands: ScriptedRedis; pending: PendingCount } | undefined,
-): Promise<void> {
+async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingCount): Promise<void> {
   const { config, keys, log } = proc;
-  const commands = shared?.commands ?? defineScripts(proc.connect("edge", { failFast: true }));
-  const pending = shared?.pending ?? new PendingCount(commands, keys);
   const { subscribers, bus } = busSubscriber(proc);
   const jwtSecret = config.jwtSecret ?? generateSecret();
   const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
   const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
+  const dashboard = config.dashboard
+    ? dashboardSource({ redis: commands, keys, enqueuer }, config.deadLetterCapacity)
+    : undefined;
+  if (dashboard) proc.stops.push(() => dashboard.close());
   const edge = await startEdge(
     {
       host: config.host,
@@ -204,6 +200,8 @@ async function runEdge(
       bus,
       canaryBus: new RedisBus(keys, commands),
       enqueuer,
+      dashboard,
+      demoClientScript: config.dev ? browserClient(log) : undefined,
       redisReady: () => [commands, subscribers.urgent, subscribers.bulk].every((r) => r.status === "ready"),
     },
   );
@@ -211,16 +209,10 @@ async function runEdge(
     () => edge.drain(),
     () => enqueuer.close(),
   );
-  if (config.edgeMetricsPort !== undefined) {
-    const host = config.metricsHost;
-    const ops = await startOpsServer({
-      host,
-      port: config.edgeMetricsPort,
-      registry: proc.registry,
-      ready: edge.ready,
-    });
-    log.info({ host, port: ops.port }, "edge metrics listening");
-    proc.stops.push(() => ops.close());
+  if (config.edgeMetricsPort !== undefined)
+    await serveEdgeOps(proc, config.metricsHost, config.edgeMetricsPort, edge.ready);
+  if (config.edgeLocalMetricsPort !== undefined) {
+    await serveEdgeOps(proc, "127.0.0.1", config.edgeLocalMetricsPort, edge.ready);
   }
   announceDevSecrets(log, edge.port, {
     secret: config.jwtSecret === undefined ? jwtSecret : undefined,
@@ -240,26 +232,22 @@ function busSubscriber({ config, keys, connect }: Process) {
   return { subscribers, bus: new Subscriber(keys, subscribers, config.nodeId) };
 }
 
+/** An edge's /metrics, /healthz and /readyz on a port of their own, besides its public port. */
+async function serveEdgeOps(proc: Process, host: string, port: number, ready: () => boolean): Promise<void> {
+  const ops = await startOpsServer({ host, port, registry: proc.registry, ready });
+  proc.log.info({ host, port: ops.port }, "edge metrics listening");
+  proc.stops.push(() => ops.close());
+}
+
 /**
- * Prints what dev mode generated, and only that: a configured secret is never printed, nor a
- * token signed with one (it would be a working credential in a log).
+ * Herald's browser client, for the demo the edge serves in dev mode: the bundle `npm ci`
+ * builds (the root `prepare`); undefined, and no demo, when it was not built.
  */
-function announceDevSecrets(log: Logger, port: number, generated: { secret?: string; apiKey?: string }): void {
-  const { secret, apiKey } = generated;
-  if (!secret && !apiKey) return;
-  const token = secret ? signToken({ secret }, "alice", ["demo:*"]) : undefined;
-  log.info({ sampleToken: token, apiKey, port }, "dev mode: generated the secrets that were not configured");
-  const lines = ["", "  Herald is running in dev mode (set HERALD_JWT_SECRET and HERALD_API_KEYS to keep secrets)."];
-  if (token) {
-    lines.push(`  WebSocket:    ws://localhost:${port}/v1/ws?token=${token}`);
-    lines.push("               (user alice, may subscribe to demo:*; valid 24 h)");
+function browserClient(log: Logger): string | undefined {
+  try {
+    return readFileSync(fileURLToPath(import.meta.resolve("@herald/client/browser")), "utf8");
+  } catch (err) {
+    log.warn({ err }, "the browser client is not built (npm run build): no demo at /demo/");
+    return undefined;
   }
-  if (apiKey) {
-    lines.push(`  Producer key: ${apiKey}`);
-    lines.push(`  Send:         curl -X POST localhost:${port}/v1/messages -H 'authorization: Bearer ${apiKey}' \\`);
-    lines.push(
-      `                  -H 'content-type: application/json' -d '{"to":{"user":"alice"},"event":"hello","data":{"n":1}}'`,
-    );
-  }
-  process.stderr.write(`${lines.join("\n")}\n\n`);
 }

@@ -1,4 +1,4 @@
-import type { Delivery } from "@herald/protocol";
+import type { ChannelCatchUp } from "./held-deliveries.js";
 import type { ClientIdentity } from "./token-verifier.js";
 
 export type ConnectionState = "connecting" | "open" | "closed";
@@ -30,7 +30,7 @@ export interface Connection<Socket = unknown> {
    * Deliveries held per channel while the connection catches up on it (its history and
    * unacknowledged messages are read and sent first); undefined when nothing is held.
    */
-  held: Map<string, Delivery[]> | undefined;
+  held: Map<string, ChannelCatchUp> | undefined;
   /**
    * This connection's presence registration: "pending" until Redis answered, "registered"
    * once it counted, "none" if it failed. Only a counted connection is uncounted on close,

@@ -9,8 +9,10 @@ import { EdgeMetrics } from "./edge-metrics.js";
 import { Guard } from "./guard.js";
 import { HeldDeliveries } from "./held-deliveries.js";
 import { ApiKeys } from "./http/api-keys.js";
+import { type DashboardSource, mountDashboard } from "./http/dashboard-route.js";
 import { messageRoute } from "./http/message-route.js";
 import { mountOpsRoutes } from "./http/ops-routes.js";
+import { mountDemo } from "./http/pages.js";
 import { presenceRoute } from "./http/presence-route.js";
 import { Reply, STATUS } from "./http/respond.js";
 import { LocalHub } from "./local-hub.js";
@@ -50,6 +52,10 @@ export interface EdgeDeps {
   /** The publish path the canary takes, the same as workers' deliveries. */
   canaryBus: Bus;
   enqueuer: Enqueuer;
+  /** The operator dashboard's data; without it, /dashboard is not served. */
+  dashboard?: DashboardSource | undefined;
+  /** Herald's browser client (its bundle), to serve the demo at /demo/ with; without it, no demo. */
+  demoClientScript?: string | undefined;
   /** True while every Redis connection the edge depends on is ready. */
   redisReady: () => boolean;
 }
@@ -245,6 +251,8 @@ function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, pa
   const messages = messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log, guard });
   app.post("/v1/messages", guard.route("messages", messages));
   app.get("/v1/presence/:user", guard.route("presence", presenceRoute(deps.presence, apiKeys, guard)));
+  if (deps.dashboard) mountDashboard(app, { apiKeys, source: deps.dashboard, guard });
+  if (deps.demoClientScript !== undefined) mountDemo(app, guard, deps.demoClientScript);
   mountOpsRoutes(app, options.publicMetrics ? deps.registry : undefined, ready, guard);
   app.any(
     "/*",

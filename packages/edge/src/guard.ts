@@ -4,7 +4,17 @@ import { BadRequest, Reply } from "./http/respond.js";
 import type { HttpRequest, HttpResponse } from "./native-uws.js";
 
 /** Where a failure was caught: the label of `herald_handler_errors_total`, a small fixed set. */
-export type HandlerName = "messages" | "presence" | "ops" | "not_found" | "upgrade" | "open" | "message" | "close";
+export type HandlerName =
+  | "messages"
+  | "presence"
+  | "dashboard"
+  | "pages"
+  | "ops"
+  | "not_found"
+  | "upgrade"
+  | "open"
+  | "message"
+  | "close";
 
 /**
  * uWebSockets.js does not survive an exception thrown from one of its callbacks: the process

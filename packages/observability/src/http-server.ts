@@ -14,7 +14,8 @@ export interface OpsServer {
 interface OpsOptions {
   host: string;
   port: number;
-  registry: Registry;
+  /** What /metrics serves: a registry, or text gathered by the caller (a supervisor's merge). */
+  registry: Registry | { contentType: string; metrics(): Promise<string> };
   ready: () => boolean;
 }
 

@@ -12,3 +12,4 @@ export {
   Registry,
 } from "./metrics.js";
 export { onShutdown } from "./shutdown.js";
+export { type MetricsSnapshot, metricsSnapshot, type SnapshotSample } from "./snapshot.js";

@@ -17,10 +17,13 @@
            subscribers; unused for a broadcast), its history stream, its unacked hash
            (a user's; unused otherwise)
 
-  A history is a list of "<id>\t<replay until, ms>\t<frame>", oldest first: a list, not a
+  A history is a list of "<id>\t<aged at>\t<expires>\t<frame>", oldest first: a list, not a
   stream, as a stream costs about 4 KB per key and most channels hold a few entries
-  (docs/decisions/history-and-order.md). An entry is replayed until its message's expiry or
-  the channel's age limit, whichever comes first.
+  (docs/decisions/history-and-order.md). An entry is kept until it is older than the channel's
+  age ("aged at", ms); it is replayed only until then and until its message's ttl ends
+  ("expires", 0 for none), but stays, past its ttl, to mark where a client stands.
+  A user's unacked hash maps an id to "<deadline>\t<frame>": the earlier of the ttl's end and
+  the retention; past its deadline an entry is neither re-sent nor counted against the cap.
 
   ARGV[1]  liveness window   ms since its last heartbeat after which a node is dead
   ARGV[2]  pending release   messages of this batch now finished (0: none)

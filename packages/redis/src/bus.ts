@@ -44,8 +44,9 @@ const MAX_TURN_POLL_MS = 4;
  * each is atomic, not all together, so a connection lost between them can publish part of
  * a batch, and the job's retry repeats that part (as a lost reply could).
  * A batch with a job waits for its turn (see `DeliveryBatch.job`): its first call is sent
- * alone and sent again, a little later each time, until no lower job of the queue is
- * unpublished; the rest follow it.
+ * alone; when refused, a check that carries no deliveries is repeated, a little later each
+ * time, until no lower job of the queue is unpublished, and the call is sent again; the rest
+ * follow it.
  */
 export class RedisBus implements Bus {
   private readonly scripts: ScriptCalls;
@@ -91,8 +92,12 @@ export class RedisBus implements Bus {
     const last = parts.length - 1;
     const turn = (i: number) => ({ queue: job.queue, jobId: job.id, first: i === 0, last: i === last });
     let first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
-    for (let waitMs = 1; !first.ok; waitMs = Math.min(MAX_TURN_POLL_MS, waitMs * 2)) {
-      await sleep(waitMs);
+    while (!first.ok) {
+      // Refused: wait with a check that sends nothing else, then send the deliveries again.
+      for (let waitMs = 1; ; waitMs = Math.min(MAX_TURN_POLL_MS, waitMs * 2)) {
+        await sleep(waitMs);
+        if ((await this.scripts.turnBlocker(job.queue, job.id)) === undefined) break;
+      }
       first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
     }
     const rest = parts.slice(1).map((part, i) => this.call(batch, part, i + 1 === last, turn(i + 1)));

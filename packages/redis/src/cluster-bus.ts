@@ -97,8 +97,7 @@ export class ClusterPublisher {
   }
 
   private async waitForTurn(job: { queue: string; id: string }, ahead: readonly number[]): Promise<void> {
-    const turn = { queue: job.queue, jobId: job.id };
-    for (let waitMs = 1; (await this.parts.scripts.turn(turn, ahead)) !== undefined; ) {
+    for (let waitMs = 1; (await this.parts.scripts.turnBlocker(job.queue, job.id, ahead)) !== undefined; ) {
       await sleep(waitMs);
       waitMs = Math.min(MAX_TURN_POLL_MS, waitMs * 2);
     }

@@ -166,6 +166,15 @@ export class Keys {
     return `${this.queuePrefix(queueName)}:published:${queueName}`;
   }
 
+  /** String, expiring: a process's latest metrics, for the operator dashboard. */
+  stats(nodeId: string): string {
+    return `${this.tag}:stats:${nodeId}`;
+  }
+  /** Sorted set: node id -> when it last published its metrics. */
+  get statsNodes(): string {
+    return `${this.tag}:stats-nodes`;
+  }
+
   // ---- pub/sub channels ----
 
   /** Deliveries for the connections one node holds, in one lane (see `Lane`). */

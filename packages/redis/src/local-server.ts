@@ -70,7 +70,15 @@ const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
 
 /** The server's command line, under setpriv when it must die with this process (and setpriv exists). */
 function commandLine(binary: string, args: string[], dieWithParent = false): [string, string[]] {
-  return dieWithParent && SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, args];
+  return dieWithParent ? diesWithParent(binary, args, "KILL") : [binary, args];
+}
+
+/**
+ * A command line that receives `signal` when this process dies, however it dies (SIGKILL
+ * too): run under util-linux's `setpriv --pdeathsig` where it exists (Linux), else as is.
+ */
+export function diesWithParent(binary: string, args: readonly string[], signal: "KILL" | "TERM"): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ["--pdeathsig", signal, "--", binary, ...args]] : [binary, [...args]];
 }
 
 function serverArgs(port: number, dir: string, aof: boolean): string[] {

@@ -197,22 +197,6 @@ export class ScriptCalls {
     return out;
   }
 
-  /**
-   * turn-2.lua (cluster layout): the job a job must wait for before it publishes, or undefined;
-   * `skip`: lower jobs the caller publishes itself, in order, before this one.
-   */
-  async turn(turn: { queue: string; jobId: string }, skip: readonly number[] = []): Promise<string | undefined> {
-    const queue = this.keys.queue(turn.queue);
-    const blocker = await this.redis.heraldTurn(
-      `${queue}:active`,
-      this.keys.published(turn.queue),
-      turn.jobId,
-      `${queue}:`,
-      ...skip,
-    );
-    return blocker === "" ? undefined : String(blocker);
-  }
-
   /** publish-done-2.lua (cluster layout): releases a published batch's pending count and marks its job published. */
   async publishDone(priority: Priority, release: number, job: { queue: string; jobId: string } | undefined) {
     // Without a job the published zset is not touched: any key of the priority's slot will do.
@@ -279,6 +263,16 @@ export class ScriptCalls {
       options.userId === undefined ? "0" : "1",
     );
     return parseResume(reply);
+  }
+
+  /**
+   * turn-2.lua: the job a waiting job still waits for, or undefined when its turn has come;
+   * `skip` (the cluster layout): lower jobs the caller publishes itself, in order, before this one.
+   */
+  async turnBlocker(queue: string, jobId: string, skip: readonly number[] = []): Promise<string | undefined> {
+    const q = this.keys.queue(queue);
+    const blocker = await this.redis.heraldTurn(`${q}:active`, this.keys.published(queue), `${q}:`, jobId, ...skip);
+    return blocker ?? undefined;
   }
 
   /** interests-n.lua: a node's interest changes, applied in order; resolves with each new count. */

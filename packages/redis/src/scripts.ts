@@ -47,7 +47,7 @@ export interface ScriptCommands {
   heraldDeliver(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldResume(k1: string, k2: string, ...args: Args): Promise<(number | string)[]>;
   heraldDeliverSlot(numKeys: number, ...args: Args): Promise<(number | string)[]>;
-  heraldTurn(k1: string, k2: string, ...args: Args): Promise<string>;
+  heraldTurn(k1: string, k2: string, ...args: Args): Promise<string | null>;
   heraldPublishDone(k1: string, k2: string, ...args: Args): Promise<number>;
   heraldLiveNodes(k1: string, k2: string, ...args: Args): Promise<string[]>;
   heraldNodeCounts(numKeys: number, ...args: Args): Promise<number[]>;

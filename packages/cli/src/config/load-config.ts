@@ -7,9 +7,24 @@ type Values = { [K in VariableKey]: z.output<(typeof VARIABLES)[K]["schema"]> };
 
 /** The typed, validated, frozen configuration of one process. */
 export type Config = Readonly<
-  Omit<Values, "dev" | "nodeId" | "jwtSecret" | "jwtKid" | "jwtPreviousSecrets" | "apiKeys" | "edgeMetricsPort"> & {
+  Omit<
+    Values,
+    | "dev"
+    | "nodeId"
+    | "jwtSecret"
+    | "jwtKid"
+    | "jwtPreviousSecrets"
+    | "apiKeys"
+    | "edgeMetricsPort"
+    | "edgeLocalMetricsPort"
+    | "dashboard"
+  > & {
+    /** Whether an edge serves the operator dashboard (HERALD_DASHBOARD, else dev mode). */
+    dashboard: boolean;
     /** Where an edge serves /metrics when not on its public port. */
     edgeMetricsPort: number | undefined;
+    /** A loopback port where an edge also serves /metrics (for its supervisor). */
+    edgeLocalMetricsPort: number | undefined;
     role: Role;
     dev: boolean;
     /** Whether REDIS_URL was set: a set one is never replaced by a private Redis. */
@@ -49,6 +64,8 @@ export function loadConfig(role: Role, env: Readonly<Record<string, string | und
     jwtSecret: values.jwtSecret as string | undefined,
     jwtKid: values.jwtKid as string | undefined,
     edgeMetricsPort: values.edgeMetricsPort as number | undefined,
+    edgeLocalMetricsPort: values.edgeLocalMetricsPort as number | undefined,
+    dashboard: (values.dashboard as boolean | undefined) ?? dev,
     jwtPreviousSecrets: Object.freeze((values.jwtPreviousSecrets as Config["jwtPreviousSecrets"] | undefined) ?? []),
     apiKeys: Object.freeze((values.apiKeys as string[] | undefined) ?? []),
   });

@@ -28,6 +28,12 @@ const list = z.string().transform((s) =>
     .filter(Boolean),
 );
 
+/** A number of processes, or `auto`. */
+const processCount = z
+  .string()
+  .regex(/^(auto|[1-9][0-9]?)$/, "`auto` or 1 to 99")
+  .transform((s) => (s === "auto" ? ("auto" as const) : Number(s)));
+
 function v<T>(env: string, schema: z.ZodType<T>, def: string, doc: string, roles = ALL): Variable<T> {
   return { env, schema, default: def, doc, roles };
 }
@@ -130,7 +136,40 @@ export const VARIABLES = {
     "",
     "this node's id (default hostname-pid)",
   ),
-  metricsPort: v("HERALD_METRICS_PORT", int(0, 65535), "9464", "worker's /metrics, /healthz, /readyz port", ["worker"]),
+  metricsPort: v(
+    "HERALD_METRICS_PORT",
+    int(0, 65535),
+    "9464",
+    "a worker's /metrics, /healthz, /readyz port; under a supervisor (`herald all`, or a role with several processes) the supervisor's, serving every process's metrics",
+  ),
+  edgeProcesses: v(
+    "HERALD_EDGE_PROCESSES",
+    processCount,
+    "auto",
+    "edge processes, sharing the listen port (`auto`: one per two cores for `herald all`, 1 for `herald edge`); more than one runs under a supervisor",
+    EDGE,
+  ),
+  workerProcesses: v(
+    "HERALD_WORKER_PROCESSES",
+    processCount,
+    "auto",
+    "worker processes (`auto`: one per two cores for `herald all`, 1 for `herald worker`); more than one runs under a supervisor",
+    WORKER,
+  ),
+  dashboard: v(
+    "HERALD_DASHBOARD",
+    flag,
+    "",
+    "serve the operator dashboard at /dashboard (its data needs a producer key); default on in dev mode, off otherwise",
+    EDGE,
+  ),
+  edgeLocalMetricsPort: v(
+    "HERALD_EDGE_LOCAL_METRICS_PORT",
+    int(1, 65535),
+    "",
+    "also serve this edge's /metrics, /healthz, /readyz on 127.0.0.1 at this port (a supervisor sets it for each edge process it runs, to gather them)",
+    EDGE,
+  ),
   metricsHost: v(
     "HERALD_METRICS_HOST",
     z.string().min(1),

@@ -14,7 +14,7 @@ import { leaveAll } from "./subscriptions.js";
  */
 export function openConnection(ctx: SocketContext, conn: Conn, ws: ClientSocket): void {
   conn.socket = ws;
-  ctx.held.holdUser(conn);
+  const hold = ctx.held.holdUser(conn);
   ctx.pool.add(conn);
   const userId = conn.identity.userId;
   ctx.presence.addConnection(userId).then(
@@ -28,7 +28,7 @@ export function openConnection(ctx: SocketContext, conn: Conn, ws: ClientSocket)
       conn.state = "open";
       ws.subscribe(BROADCAST_CHANNEL);
       ws.cork(() => ws.send(welcomeFrame(ctx, conn)));
-      void catchUp(ctx, conn, userChannel(userId), conn.resumeFrom);
+      void catchUp(ctx, conn, userChannel(userId), conn.resumeFrom, hold);
       const early = conn.early;
       conn.early = undefined;
       for (const text of early ?? []) answerFrame(ctx, conn, text);

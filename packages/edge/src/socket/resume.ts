@@ -1,5 +1,6 @@
 import { BROADCAST_CHANNEL, type Delivery, frameMessageId, userChannel } from "@herald/protocol";
 import type { ResumeResult } from "@herald/routing";
+import type { ChannelCatchUp } from "../held-deliveries.js";
 import { type Conn, closeWith, sendError } from "./client-socket.js";
 import type { SocketContext } from "./socket-context.js";
 
@@ -18,6 +19,7 @@ export async function catchUp(
   conn: Conn,
   channel: string,
   since: string | undefined,
+  hold: ChannelCatchUp,
 ): Promise<void> {
   const own = channel === userChannel(conn.identity.userId);
   let result: ResumeResult | undefined;
@@ -30,17 +32,23 @@ export async function catchUp(
   } catch (err) {
     ctx.log.warn({ err, conn: conn.id, channel }, "history unavailable: live only");
   }
-  const held = ctx.held.release(conn, channel);
+  const held = ctx.held.take(conn, channel, hold);
   const ws = conn.socket;
-  if (conn.state !== "open" || !ws) return;
+  if (held === undefined || conn.state !== "open" || !ws) return; // released or superseded meanwhile
   const topic = !own && channel !== BROADCAST_CHANNEL;
   if (topic && !conn.topics?.has(channel)) return; // unsubscribed meanwhile
   if (ctx.held.overflowedOn(conn)) {
     closeWith(conn, "tryAgain", ctx.metrics, "fell behind while catching up: resume with since");
     return;
   }
-  ws.cork(() => writeCatchUp(ctx, conn, channel, since, result, held));
-  if (!own) ws.subscribe(channel); // live through uWS from here on
+  let sent: ReadonlySet<string> = new Set();
+  ws.cork(() => {
+    sent = writeCatchUp(ctx, conn, channel, since, result, held);
+  });
+  // Late copies of what was sent are dropped for a while; then a topic goes live through uWS.
+  ctx.held.filterLateCopies(conn, channel, hold, sent, () => {
+    if (!own && conn.state === "open") ws.subscribe(channel);
+  });
   if (ws.getBufferedAmount() > ctx.options.maxBackpressureBytes) {
     closeWith(conn, "tryAgain", ctx.metrics, "too slow to read its replay");
   }
@@ -53,13 +61,13 @@ function writeCatchUp(
   since: string | undefined,
   result: ResumeResult | undefined,
   held: readonly Delivery[],
-): void {
+): ReadonlySet<string> {
+  const sent = new Set<string>();
   const ws = conn.socket;
-  if (!ws) return;
+  if (!ws) return sent;
   if (since !== undefined && result?.status !== "replay") {
     sendError(conn, ctx.metrics, "history_gap", gapMessage(result, ctx.options.replayLimit), channel);
   }
-  const sent = new Set<string>();
   const send = (id: string | undefined, frame: string) => {
     if (id !== undefined) {
       if (sent.has(id)) return;
@@ -75,6 +83,7 @@ function writeCatchUp(
   for (const e of entries) if (live(e.expires)) send(e.id, e.frame);
   for (const d of held) send(frameMessageId(d.frame), d.frame);
   ctx.metrics.replayed.inc(entries.length);
+  return sent;
 }
 
 function gapMessage(result: ResumeResult | undefined, limit: number): string {

@@ -16,9 +16,9 @@ export function subscribe(ctx: SocketContext, conn: Conn, channel: string, since
   if (channel === BROADCAST_CHANNEL && since !== undefined) {
     // Broadcasts are held, off the uWS topic, while the broadcast history is replayed.
     ws.unsubscribe(BROADCAST_CHANNEL);
-    ctx.held.holdTopic(conn, BROADCAST_CHANNEL);
+    const hold = ctx.held.holdTopic(conn, BROADCAST_CHANNEL);
     ws.send(encodeFrame({ type: "subscribed", channel }));
-    void catchUp(ctx, conn, channel, since);
+    void catchUp(ctx, conn, channel, since, hold);
     return;
   }
   if (channel === userChannel(conn.identity.userId) || channel === BROADCAST_CHANNEL) {
@@ -40,13 +40,13 @@ export function subscribe(ctx: SocketContext, conn: Conn, channel: string, since
   }
   conn.topics ??= new Set();
   conn.topics.add(channel);
-  if (since === undefined) ws.subscribe(channel);
-  else ctx.held.holdTopic(conn, channel);
+  const hold = since === undefined ? undefined : ctx.held.holdTopic(conn, channel);
+  if (!hold) ws.subscribe(channel);
   ctx.topics.join(channel).then(
     () => {
       if (conn.state !== "open" || !conn.topics?.has(channel)) return;
       ws.send(encodeFrame({ type: "subscribed", channel }));
-      if (since !== undefined) void catchUp(ctx, conn, channel, since);
+      if (hold) void catchUp(ctx, conn, channel, since, hold);
     },
     (err: unknown) => {
       ctx.log.warn({ err, conn: conn.id }, "topic registration failed");
