@@ -137,7 +137,7 @@ export class ClusterPublisher {
   private async append(batch: DeliveryBatch, call: SlotCall, live: ReadonlySet<string>): Promise<SlotReply[]> {
     const { scripts, unacked, keys } = this.parts;
     const lane = laneOf(batch.priority);
-    const slotCall = (destinations: Destination[], perMaster: boolean, publish = NO_PUBLISH) =>
+    const slotCall = (destinations: Destination[], perMaster?: string, publish = NO_PUBLISH) =>
       scripts.deliverSlot({ priority: batch.priority, destinations, unacked }, perMaster, publish);
     if (call.master !== undefined) {
       const broadcast = keys.broadcastChannel(lane);
@@ -145,13 +145,18 @@ export class ClusterPublisher {
         channels: this.channelsOn(call.master, live, lane),
         broadcast: this.ownerOf(keySlot(broadcast)) === call.master ? broadcast : "",
       };
-      try {
-        return await slotCall(call.destinations, true, publish);
-      } catch {
-        // fall through to one call per slot
+      // Routed by a channel of that master rather than a destination's key: a key of a slot being
+      // moved would have the call redirected (ASK) to a master that does not hold the others.
+      const anchor = publish.channels.values().next().value ?? (publish.broadcast || undefined);
+      if (anchor !== undefined) {
+        try {
+          return await slotCall(call.destinations, anchor, publish);
+        } catch {
+          // fall through to one call per slot
+        }
       }
     }
-    return (await Promise.all(call.slots.map((d) => slotCall(d, false)))).flat();
+    return (await Promise.all(call.slots.map((d) => slotCall(d)))).flat();
   }
 
   /** The master serving a slot, as the connection last learned the slots. */

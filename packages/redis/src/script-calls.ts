@@ -167,12 +167,13 @@ export class ScriptCalls {
    * histories and unacked hashes and publishes them to the holders in `publish.channels` (live
    * nodes, each with its channel on this master), atomically; resolves, per destination, with
    * whether it was published and the holders left for the caller. The destinations are all of
-   * one slot, or (`perMaster`) of several slots one master serves: the call then fails before
-   * it writes anything if that master does not serve them all, nor every channel (a slot moving).
+   * one slot, or of several slots one master serves (`perMaster`: a name on that master, a
+   * channel of a slot not being moved, that routes the call): the call then fails before it
+   * writes anything if that master does not serve them all, nor every channel (a slot moving).
    */
   async deliverSlot(
     call: Omit<DeliverCall, "turn" | "release" | "lane">,
-    perMaster: boolean,
+    perMaster: string | undefined,
     publish: { channels: ReadonlyMap<string, string>; broadcast: string },
   ): Promise<SlotReply[]> {
     const keys: string[] = [];
@@ -186,7 +187,7 @@ export class ScriptCalls {
     for (const [node, channel] of publish.channels) args.push(node, channel);
     for (const d of call.destinations) this.addDestination(d, keys, args);
     const reply = perMaster
-      ? await this.redis.heraldDeliverSlot(1, keys[0] as string, keys.length, ...keys, ...args)
+      ? await this.redis.heraldDeliverSlot(1, perMaster, keys.length, ...keys, ...args)
       : await this.redis.heraldDeliverSlot(keys.length, ...keys, 0, ...args);
     const out: SlotReply[] = [];
     for (let i = 0; i < reply.length; ) {

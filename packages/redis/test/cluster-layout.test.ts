@@ -68,10 +68,16 @@ describe("the cluster layout", () => {
     const b = users.find((_, i) => bySlotMaster[i] !== bySlotMaster[0]) as string;
     const call = { priority: "normal" as const, unacked: { cap: 10, retentionMs: 1000 } };
     const none = { channels: new Map<string, string>(), broadcast: "" };
-    await expect(scripts.deliverSlot({ ...call, destinations: [to(a), to(b)] }, true, none)).rejects.toThrow();
+    await expect(
+      scripts.deliverSlot({ ...call, destinations: [to(a), to(b)] }, keys.presence(a), none),
+    ).rejects.toThrow();
     expect(await commands.llen(keys.history(`user:${a}`))).toBe(0);
     const same = users.filter((_, i) => bySlotMaster[i] === bySlotMaster[0]).slice(0, 3);
-    const replies = await scripts.deliverSlot({ ...call, destinations: same.map(to) }, true, none);
+    const replies = await scripts.deliverSlot(
+      { ...call, destinations: same.map(to) },
+      keys.presence(same[0] as string),
+      none,
+    );
     expect(replies).toEqual(same.map(() => ({ published: false, others: [] })));
     for (const u of same) expect(await commands.llen(keys.history(`user:${u}`))).toBe(1);
   });
