@@ -2,9 +2,11 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { MessageInput } from "@herald/protocol";
 import {
   type HeraldProcess,
+  type LocalCluster,
   type LocalRedis,
   signToken,
   startHerald,
+  startLocalCluster,
   startLocalRedis,
   TestClient,
 } from "@herald/testkit";
@@ -13,6 +15,24 @@ export interface GatewayOptions {
   edges?: number;
   workers?: number;
   env?: Record<string, string>;
+  /**
+   * Run on a private Redis Cluster (3 masters, `replicas` each) in cluster mode
+   * (HERALD_REDIS_CLUSTER=1) instead of a private redis-server. HERALD_TEST_REDIS=cluster
+   * in the test runner's environment makes it the default, to run any suite against a cluster.
+   */
+  redisCluster?: { replicas?: number };
+}
+
+/** A private cluster behind the `LocalRedis` face the tests use (restartRedisEmpty does not apply). */
+function clusterAsRedis(cluster: LocalCluster): LocalRedis {
+  const first = cluster.nodes[0] as LocalCluster["nodes"][number];
+  return {
+    url: cluster.url,
+    port: first.port,
+    pid: first.pid,
+    stop: () => cluster.stop(),
+    kill: () => void cluster.stop(),
+  };
 }
 
 /**
@@ -25,6 +45,8 @@ export class Gateway {
   readonly prefix = `t${randomUUID().slice(0, 8)}`;
   edges: HeraldProcess[] = [];
   workers: HeraldProcess[] = [];
+  /** The private cluster, with `redisCluster`. */
+  cluster: LocalCluster | undefined;
 
   private constructor(
     public redis: LocalRedis,
@@ -32,9 +54,13 @@ export class Gateway {
   ) {}
 
   static async start(opts: GatewayOptions = {}): Promise<Gateway> {
-    const redis = await startLocalRedis();
+    const clustered = opts.redisCluster ?? (process.env.HERALD_TEST_REDIS === "cluster" ? {} : undefined);
+    const cluster = clustered ? await startLocalCluster({ masters: 3, replicas: clustered.replicas ?? 0 }) : undefined;
+    const redis = cluster ? clusterAsRedis(cluster) : await startLocalRedis();
     const g = new Gateway(redis, {});
+    g.cluster = cluster;
     Object.assign(g.env, {
+      ...(cluster ? { HERALD_REDIS_CLUSTER: "1" } : {}),
       REDIS_URL: redis.url,
       HERALD_JWT_SECRET: g.secret,
       HERALD_API_KEYS: g.apiKey,
@@ -111,6 +137,7 @@ export class Gateway {
 
   /** Kills Redis (as a crash would) and starts an empty one on the same port: everything it held is gone. */
   async restartRedisEmpty(): Promise<void> {
+    if (this.cluster) throw new Error("restartRedisEmpty applies to a single redis-server, not a cluster");
     const { port } = this.redis;
     await this.redis.stop(true);
     this.redis = await startLocalRedis({ port });

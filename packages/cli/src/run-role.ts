@@ -23,6 +23,7 @@ import {
   RedisBusSubscriber,
   RedisHistory,
   RedisPresence,
+  RedisShardedBusSubscriber,
   type ScriptedRedis,
 } from "@herald/redis";
 import { type HeraldWorker, startWorker } from "@herald/worker";
@@ -41,7 +42,7 @@ interface Process {
   registry: Registry;
   keys: Keys;
   /** Opens a Redis connection that the process closes on shutdown. */
-  connect(name: string, opts?: { failFast?: boolean; blocking?: boolean }): Redis;
+  connect(name: string, opts?: { failFast?: boolean; blocking?: boolean; shardedSubscriber?: boolean }): Redis;
   /** Stop steps, run in order on shutdown. */
   stops: (() => Promise<void>)[];
 }
@@ -71,10 +72,10 @@ export async function runRole(config: Config & { role: "edge" | "worker" }): Pro
     config,
     log,
     registry: createRegistry(config.role, config.nodeId, HERALD_VERSION),
-    keys: new Keys(config.prefix),
+    keys: new Keys(config.prefix, config.redisCluster ? "cluster" : "standalone"),
     stops,
     connect: (name, opts = {}) => {
-      const r = connectRedis(redisUrl, { name, ...opts });
+      const r = connectRedis(redisUrl, { name, ...opts, cluster: config.redisCluster });
       r.on("error", (err: Error) => log.debug({ err: err.message, connection: name }, "redis connection error"));
       connections.push(r);
       return r;
@@ -156,11 +157,7 @@ async function runWorker(proc: Process, commands: ScriptedRedis, pending: Pendin
 
 async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingCount): Promise<void> {
   const { config, keys, log } = proc;
-  // Subscribers never give up a command: a subscribe waits for Redis, however long it is away.
-  const subscribers = {
-    urgent: proc.connect(keys.subscriberName(config.nodeId, "urgent"), { blocking: true }),
-    bulk: proc.connect(keys.subscriberName(config.nodeId, "bulk"), { blocking: true }),
-  };
+  const { subscribers, bus } = busSubscriber(proc);
   const jwtSecret = config.jwtSecret ?? generateSecret();
   const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
   const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
@@ -200,7 +197,7 @@ async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingC
       registry: proc.registry,
       presence: new RedisPresence(commands, keys, config.nodeId),
       history: new RedisHistory(commands, keys),
-      bus: new RedisBusSubscriber(keys, subscribers, config.nodeId),
+      bus,
       canaryBus: new RedisBus(keys, commands),
       enqueuer,
       dashboard,
@@ -221,6 +218,18 @@ async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingC
     secret: config.jwtSecret === undefined ? jwtSecret : undefined,
     apiKey: config.apiKeys.length === 0 ? apiKeys[0] : undefined,
   });
+}
+
+/** The edge's two subscriber connections (sharded ones in cluster mode) and the bus subscriber over them. */
+function busSubscriber({ config, keys, connect }: Process) {
+  // Subscribers never give up a command: a subscribe waits for Redis, however long it is away.
+  const sub = { blocking: true, shardedSubscriber: config.redisCluster };
+  const subscribers = {
+    urgent: connect(keys.subscriberName(config.nodeId, "urgent"), sub),
+    bulk: connect(keys.subscriberName(config.nodeId, "bulk"), sub),
+  };
+  const Subscriber = config.redisCluster ? RedisShardedBusSubscriber : RedisBusSubscriber;
+  return { subscribers, bus: new Subscriber(keys, subscribers, config.nodeId) };
 }
 
 /** An edge's /metrics, /healthz and /readyz on a port of their own, besides its public port. */

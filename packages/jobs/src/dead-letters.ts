@@ -30,7 +30,10 @@ export class DeadLetters {
   /** Created on first use, for the reason given in Enqueuer.queue. */
   private get queue(): Queue<DeadLetterData> {
     if (!this.created) {
-      this.created = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, { connection: this.redis, prefix: this.keys.tag });
+      this.created = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, {
+        connection: this.redis,
+        prefix: this.keys.queuePrefix(DEAD_LETTER_QUEUE),
+      });
       this.created.on("error", reportedByCommands);
     }
     return this.created;

@@ -71,7 +71,7 @@ export class Enqueuer {
     if (!queue) {
       queue = new Queue(QUEUE_NAMES[priority], {
         connection: this.deps.redis,
-        prefix: this.deps.keys.tag,
+        prefix: this.deps.keys.queuePrefix(QUEUE_NAMES[priority]),
         skipWaitingForReady: true,
         defaultJobOptions: MESSAGE_JOB_OPTIONS,
       });

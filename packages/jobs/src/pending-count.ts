@@ -1,4 +1,4 @@
-import { idRange, PRIORITIES, type Priority } from "@herald/protocol";
+import { PRIORITIES, type Priority } from "@herald/protocol";
 import { type Keys, ScriptCalls, type ScriptedRedis } from "@herald/redis";
 
 /** How long an idempotency key is remembered (the same key within 24 h is delivered once). */
@@ -61,15 +61,15 @@ export class PendingCount {
     const reply = await this.scripts.reserveIds(priority, idempotencyKeys, capacity, IDEMPOTENCY_TTL_SECONDS);
     if (!reply.ok) return reply;
     const count = idempotencyKeys.length;
-    const fresh = count - reply.duplicates.size;
-    const freshIds = idRange(reply.ms, reply.seq, fresh);
+    const { freshIds } = reply;
+    const fresh = freshIds.length;
     const ids: string[] = new Array(count);
     let next = 0;
     const claimedKeys: string[] = [];
     for (let i = 0; i < count; i++) {
       ids[i] = reply.duplicates.get(i) ?? (freshIds[next++] as string);
       const key = idempotencyKeys[i];
-      if (key !== undefined && !reply.duplicates.has(i)) claimedKeys.push(this.keys.idempotency(key));
+      if (key !== undefined && !reply.duplicates.has(i)) claimedKeys.push(this.keys.idempotency(key, priority));
     }
     return { ok: true, ids, duplicates: new Set(reply.duplicates.keys()), fresh, claimedKeys };
   }
@@ -84,6 +84,11 @@ export class PendingCount {
   /** Gives back reservations whose messages were not enqueued. */
   async rollback(unused: readonly Unused[]): Promise<void> {
     if (unused.length === 0) return;
+    // The cluster layout's keys sit on several slots, which one pipeline cannot span.
+    if (this.keys.cluster) {
+      await Promise.all(unused.flatMap((u) => this.rollbackOne(u)));
+      return;
+    }
     const pipe = this.redis.pipeline();
     for (const u of unused) {
       if (u.fresh) pipe.decrby(this.keys.pending(u.priority), u.fresh);
@@ -93,6 +98,14 @@ export class PendingCount {
     if (!replies) throw new Error("the rollback pipeline was aborted");
     const failed = replies.find(([err]) => err)?.[0];
     if (failed) throw failed;
+  }
+
+  /** One reservation given back, one command per key (its keys share its priority's slot). */
+  private rollbackOne(u: Unused): Promise<unknown>[] {
+    const calls: Promise<unknown>[] = [];
+    if (u.fresh) calls.push(this.redis.decrby(this.keys.pending(u.priority), u.fresh));
+    if (u.claimedKeys.length) calls.push(this.redis.del(...u.claimedKeys));
+    return calls;
   }
 
   /** Messages finished without a publish (a job BullMQ gave up on). */
@@ -107,7 +120,11 @@ export class PendingCount {
 
   /** Every priority's count, cluster-wide. A negative one is reported to `onDrift` and returned as it is. */
   async read(onDrift: DriftReport): Promise<Record<Priority, number>> {
-    const values = await this.redis.mget(...PRIORITIES.map((p) => this.keys.pending(p)));
+    const keys = PRIORITIES.map((p) => this.keys.pending(p));
+    // The cluster layout keeps each count on its queue's slot: one GET each.
+    const values = this.keys.cluster
+      ? await Promise.all(keys.map((k) => this.redis.get(k)))
+      : await this.redis.mget(...keys);
     const out = {} as Record<Priority, number>;
     PRIORITIES.forEach((p, i) => {
       const n = Number(values[i] ?? 0);

@@ -4,7 +4,8 @@ import { type Envelope, envelopeProblem, type Priority } from "@herald/protocol"
  * One BullMQ queue per priority. Separate queues (rather than BullMQ job priorities
  * in one queue) give each priority its own worker loop, so a critical message never
  * waits behind a low backlog, and adding stays O(1) instead of a sorted-set insert.
- * The queue's BullMQ prefix is the hash-tagged Herald prefix, `{herald}` by default.
+ * The queue's BullMQ prefix is `Keys.queuePrefix`: the hash-tagged Herald prefix, `{herald}` by
+ * default; in the cluster layout a tag of its own per queue, so the queues spread over masters.
  */
 export const QUEUE_NAMES: Readonly<Record<Priority, string>> = {
   critical: "critical",

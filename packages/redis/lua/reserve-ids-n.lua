@@ -9,19 +9,24 @@
   ARGV[1]  count           messages in the batch
   ARGV[2]  capacity        most pending messages allowed for this priority
   ARGV[3]  key ttl         seconds an idempotency key is remembered
-  ARGV[4…] positions       1-based position in the batch of the message owning KEYS[3…]
+  ARGV[4]  sequence base   the first sequence number of each millisecond this counter owns
+  ARGV[5]  sequence span   how many it owns (the whole space, 36^4, when one counter serves
+                           every priority; a quarter each when every priority has its own)
+  ARGV[6…] positions       1-based position in the batch of the message owning KEYS[3…]
 
   Returns {status, a, b, dupPos1, dupId1, dupPos2, dupId2, …}
-    status 1:  accepted; (a, b) = (ms, seq) of the first new id; new messages take
-               consecutive ids in batch order; duplicates are listed with the id
-               they were first given.
+    status 1:  accepted; (a, b) = (ms, seq) of the first new id, seq counted from the
+               base; new messages take consecutive ids in batch order (rolling into the
+               next millisecond past the span); duplicates are listed with the id they
+               were first given.
     status 0:  queue full; a = pending now. Nothing was changed.
 ]]
 --- @include "now-ms"
-local SEQ_SPAN = 36 ^ 4
 local count = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local keyTtl = tonumber(ARGV[3])
+local SEQ_BASE = tonumber(ARGV[4])
+local SEQ_SPAN = tonumber(ARGV[5])
 local nkeys = #KEYS - 2
 
 local function base36(n, width)
@@ -40,7 +45,7 @@ local dupOf = {}    -- position -> existing id, or position of the first holder 
 local firstAt = {}  -- key -> position
 for i = 1, nkeys do
   local key = KEYS[i + 2]
-  local pos = tonumber(ARGV[i + 3])
+  local pos = tonumber(ARGV[i + 5])
   local existing = redis.call("GET", key)
   if existing then
     dupOf[pos] = existing
@@ -69,7 +74,7 @@ if last[1] and tonumber(last[1]) >= now then
 end
 local function idAt(offset)
   local s = seq + offset
-  return base36(ms + math.floor(s / SEQ_SPAN), 9) .. base36(s % SEQ_SPAN, 4)
+  return base36(ms + math.floor(s / SEQ_SPAN), 9) .. base36(SEQ_BASE + s % SEQ_SPAN, 4)
 end
 
 local out = {1, ms, seq}
@@ -83,7 +88,7 @@ for pos = 1, count do
 end
 for i = 1, nkeys do
   local key = KEYS[i + 2]
-  local pos = tonumber(ARGV[i + 3])
+  local pos = tonumber(ARGV[i + 5])
   local d = dupOf[pos]
   if d == nil then
     redis.call("SET", key, idAt(offsetOf[pos]), "EX", keyTtl)

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type Delivery, deliveryChannel, HistoryPolicy, LANES, type Lane, laneOf } from "@herald/protocol";
 import type { Bus, BusHandlers, BusSubscriber, DeliveryBatch, DeliveryOutcome } from "@herald/routing";
 import type { Redis } from "ioredis";
+import { ClusterPublisher } from "./cluster-bus.js";
 import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
 import { type DeliverReply, type Destination, type PublishTurn, ScriptCalls } from "./script-calls.js";
@@ -49,6 +50,8 @@ const MAX_TURN_POLL_MS = 4;
  */
 export class RedisBus implements Bus {
   private readonly scripts: ScriptCalls;
+  /** The cluster layout's publish (several calls per batch), in place of deliver-n.lua's one. */
+  private readonly cluster: ClusterPublisher | undefined;
 
   constructor(
     keys: Keys,
@@ -56,6 +59,17 @@ export class RedisBus implements Bus {
     private readonly keeping: BusKeeping = NO_KEEPING,
   ) {
     this.scripts = new ScriptCalls(redis, keys);
+    this.cluster = keys.cluster
+      ? new ClusterPublisher({
+          keys,
+          redis,
+          scripts: this.scripts,
+          unacked: keeping.unacked,
+          destinationsOf: (batch) => splitIntoCalls(batch.deliveries).map((part) => this.destinations(part)),
+          maxLines: MAX_DELIVERIES_PER_CALL,
+          maxBytes: MAX_BYTES_PER_CALL,
+        })
+      : undefined;
   }
 
   /**
@@ -64,6 +78,7 @@ export class RedisBus implements Bus {
    * that order. The last call of a split batch releases the pending count.
    */
   deliver(batch: DeliveryBatch): Promise<DeliveryOutcome> {
+    if (this.cluster) return this.cluster.deliver(batch);
     const parts = splitIntoCalls(batch.deliveries);
     if (batch.job) return this.deliverInTurn(batch, parts, batch.job);
     return sumOutcomes(parts.map((part, i) => this.call(batch, part, i === parts.length - 1)));

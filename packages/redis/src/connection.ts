@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 
 export interface ConnectionOptions {
   /** Label in errors and client lists. */
@@ -10,6 +10,13 @@ export interface ConnectionOptions {
   failFast?: boolean;
   /** For blocking commands (BullMQ workers): never give up on a command. */
   blocking?: boolean;
+  /**
+   * Connect to a Redis Cluster: `url` is then a comma-separated list of seed URLs, and the
+   * connection follows the cluster's slots (MOVED, ASK, failovers).
+   */
+  cluster?: boolean;
+  /** Cluster only: subscribe through sharded pub/sub (SSUBSCRIBE), one connection per master. */
+  shardedSubscriber?: boolean;
 }
 
 /** Every connection Herald opens is named `herald:<name>` (CLIENT LIST shows it). */
@@ -20,6 +27,7 @@ export const CLIENT_NAME_PREFIX = "herald:";
  * back-off, and (unless blocking) give up on a command after a bounded number of retries.
  */
 export function connectRedis(url: string, opts: ConnectionOptions): Redis {
+  if (opts.cluster) return connectCluster(url, opts);
   const options: RedisOptions = {
     connectionName: CLIENT_NAME_PREFIX + opts.name,
     lazyConnect: false,
@@ -29,6 +37,37 @@ export function connectRedis(url: string, opts: ConnectionOptions): Redis {
     connectTimeout: 5000,
   };
   return new Redis(url, options);
+}
+
+/**
+ * A Redis Cluster connection with the same defaults. It is returned as a `Redis`: a `Cluster`
+ * answers the same commands and events, and Herald's code sends only single-slot calls
+ * through it (see `KeyLayout`); what differs (subscribing) is handled where it is used.
+ */
+function connectCluster(url: string, opts: ConnectionOptions): Redis {
+  const seeds = url.split(",").map((u) => {
+    const parsed = new URL(u.trim());
+    return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+  });
+  const first = new URL((url.split(",")[0] as string).trim());
+  const options: ClusterOptions = {
+    enableOfflineQueue: !opts.failFast,
+    lazyConnect: false,
+    shardedSubscribers: opts.shardedSubscriber === true,
+    clusterRetryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    redisOptions: {
+      connectionName: CLIENT_NAME_PREFIX + opts.name,
+      maxRetriesPerRequest: opts.blocking ? null : 2,
+      connectTimeout: 5000,
+      username: first.username ? decodeURIComponent(first.username) : undefined,
+      password: first.password ? decodeURIComponent(first.password) : undefined,
+      tls: first.protocol === "rediss:" ? {} : undefined,
+    },
+  };
+  return new Cluster(seeds, options) as unknown as Redis;
 }
 
 /** Resolves once the connection is ready, rejects after `timeoutMs`. */

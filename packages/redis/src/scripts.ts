@@ -13,7 +13,12 @@ const SCRIPTS = {
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
   heraldResume: "resume-2.lua",
+  // The cluster layout's, each touching one slot per call.
+  heraldDeliverSlot: "deliver-slot-n.lua",
   heraldTurn: "turn-2.lua",
+  heraldPublishDone: "publish-done-2.lua",
+  heraldLiveNodes: "live-nodes-2.lua",
+  heraldNodeCounts: "node-counts-n.lua",
 } as const;
 
 const INCLUDE = /^--- @include "([a-z0-9-]+)"$/gm;
@@ -41,7 +46,11 @@ export interface ScriptCommands {
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
   heraldDeliver(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldResume(k1: string, k2: string, ...args: Args): Promise<(number | string)[]>;
+  heraldDeliverSlot(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldTurn(k1: string, k2: string, ...args: Args): Promise<string | null>;
+  heraldPublishDone(k1: string, k2: string, ...args: Args): Promise<number>;
+  heraldLiveNodes(k1: string, k2: string, ...args: Args): Promise<string[]>;
+  heraldNodeCounts(numKeys: number, ...args: Args): Promise<number[]>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 

@@ -1,4 +1,13 @@
-export { freePort, type LocalRedis, startLocalRedis } from "@herald/redis";
+export {
+  freePort,
+  Keys,
+  keySlot,
+  type LocalCluster,
+  type LocalClusterNode,
+  type LocalRedis,
+  startLocalCluster,
+  startLocalRedis,
+} from "@herald/redis";
 export { type HeraldProcess, type LogLine, startHerald } from "./herald-process.js";
 export { childPids, processAlive } from "./processes.js";
 export { RecordingSocket } from "./recording-socket.js";

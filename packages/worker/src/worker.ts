@@ -86,7 +86,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps): Pro
       new OrderedConsumer(
         {
           queue: QUEUE_NAMES[priority],
-          prefix: deps.keys.tag,
+          prefix: deps.keys.queuePrefix(QUEUE_NAMES[priority]),
           connection: deps.connectBlocking(`worker:${priority}`),
           concurrency: options.concurrency,
           lockDurationMs: JOB_LOCK_MS,

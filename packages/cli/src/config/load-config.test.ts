@@ -33,11 +33,16 @@ describe("loadConfig", () => {
     expect(loadConfig("worker", {}).jwtSecret).toBeUndefined();
   });
 
-  it("splits API keys and refuses Redis Cluster mode, which is not built yet", () => {
+  it("splits API keys; cluster mode takes a list of seed URLs and needs one", () => {
     expect(
       loadConfig("edge", { ...secrets, HERALD_API_KEYS: `${"a".repeat(16)}, ${"b".repeat(16)}` }).apiKeys,
     ).toHaveLength(2);
-    expect(() => loadConfig("edge", { ...secrets, HERALD_REDIS_CLUSTER: "1" })).toThrow(/HERALD_REDIS_CLUSTER/);
+    expect(() => loadConfig("edge", { ...secrets, HERALD_REDIS_CLUSTER: "1" })).toThrow(
+      /HERALD_REDIS_CLUSTER.*REDIS_URL/,
+    );
+    const seeds = "redis://10.0.0.1:7000,redis://10.0.0.2:7000";
+    expect(loadConfig("edge", { ...secrets, HERALD_REDIS_CLUSTER: "1", REDIS_URL: seeds }).redisCluster).toBe(true);
+    expect(() => loadConfig("edge", { ...secrets, REDIS_URL: seeds })).toThrow(/REDIS_URL.*HERALD_REDIS_CLUSTER=1/);
   });
 
   it("reads older token secrets for rotation, with or without a key id, and never prints them", () => {

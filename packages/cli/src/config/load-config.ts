@@ -51,7 +51,7 @@ export function enqueuerOptions(config: Config): EnqueuerOptions {
 export function loadConfig(role: Role, env: Readonly<Record<string, string | undefined>>): Config {
   const { values, problems } = readVariables(env);
   const dev = (values.dev as boolean | undefined) ?? role === "all";
-  problems.push(...crossProblems(role, dev, values));
+  problems.push(...crossProblems(role, dev, values), ...redisProblems(env, values));
   if (problems.length) {
     throw new HeraldError("invalid_config", `invalid configuration:\n  ${problems.join("\n  ")}`);
   }
@@ -115,6 +115,18 @@ function crossProblems(role: Role, dev: boolean, values: Record<string, unknown>
     problems.push("HERALD_BACKOFF_MAX_MS: must be at least HERALD_BACKOFF_MS");
   }
   return problems;
+}
+
+/** Cluster mode needs the cluster's seeds (no private Redis stands in for one); a list of URLs needs cluster mode. */
+function redisProblems(env: Readonly<Record<string, string | undefined>>, values: Record<string, unknown>): string[] {
+  const cluster = values.redisCluster === true;
+  if (cluster && !env[VARIABLES.redisUrl.env]) {
+    return ["HERALD_REDIS_CLUSTER: cluster mode needs REDIS_URL, the cluster's seed URLs (comma-separated)"];
+  }
+  if (!cluster && String(values.redisUrl ?? "").includes(",")) {
+    return ["REDIS_URL: a list of URLs is for a Redis Cluster (set HERALD_REDIS_CLUSTER=1)"];
+  }
+  return [];
 }
 
 /** HERALD_JWT_SECRET (and HERALD_JWT_KID) alone, validated, for `herald token`. */

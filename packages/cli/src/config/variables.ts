@@ -56,15 +56,20 @@ function secret<T>(variable: Variable<T>): Variable<T> {
 export const VARIABLES = {
   redisUrl: v(
     "REDIS_URL",
-    z.string().regex(/^rediss?:\/\//, "must be a redis:// URL"),
+    z
+      .string()
+      .regex(
+        /^rediss?:\/\/[^,]*(,\s*rediss?:\/\/[^,]*)*$/,
+        "must be a redis:// URL (or a comma-separated list of them)",
+      ),
     "redis://127.0.0.1:6379",
-    "Redis URL",
+    "Redis URL; with `HERALD_REDIS_CLUSTER=1`, a comma-separated list of seed URLs",
   ),
   redisCluster: v(
     "HERALD_REDIS_CLUSTER",
-    flag.refine((on) => !on, "Redis Cluster is not supported in this release; use a standalone Redis"),
+    flag,
     "0",
-    "Redis Cluster mode (reserved; not supported yet)",
+    "Redis Cluster mode (Redis 7+): keys spread over the masters by user, topic and queue, deliveries over sharded pub/sub (docs/scaling.md)",
   ),
   port: v("HERALD_PORT", int(0, 65535), "8080", "edge listen port (0 = pick a free one and log it)", EDGE),
   host: v("HERALD_HOST", z.string().min(1), "0.0.0.0", "edge listen address", EDGE),

@@ -3,8 +3,9 @@
 -- lower active job was taken first; waiting for it keeps the queue's publishes, and so each
 -- producer's messages, in acceptance order across any number of worker processes. A job
 -- whose lock lapsed (its worker died) is not waited for. Markers of published jobs below
--- every active job are trimmed here. Returns the id of the job to wait for, or nil.
-local function blockedBy(activeKey, publishedKey, lockPrefix, jobId)
+-- every active job are trimmed here. `skip` (optional): a set of job ids not to wait for (the
+-- caller's own, whose publishes it orders itself). Returns the id of the job to wait for, or nil.
+local function blockedBy(activeKey, publishedKey, lockPrefix, jobId, skip)
   local me = tonumber(jobId)
   local lowest = me
   local blocker = nil
@@ -12,7 +13,7 @@ local function blockedBy(activeKey, publishedKey, lockPrefix, jobId)
     local n = tonumber(id)
     if n ~= nil and n < me then
       if n < lowest then lowest = n end
-      if blocker == nil and redis.call("ZSCORE", publishedKey, id) == false
+      if blocker == nil and not (skip and skip[id]) and redis.call("ZSCORE", publishedKey, id) == false
         and redis.call("EXISTS", lockPrefix .. id .. ":lock") == 1 then
         blocker = id
       end
