@@ -1,5 +1,6 @@
 import { type Frame, type TestClient, waitFor } from "@herald/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { Gateway, msg } from "./support/gateway.js";
 
 /** History, `since` replay and acknowledgements, through two real edges and a real worker. */
@@ -110,15 +111,19 @@ describe("since replay", () => {
     recent.close();
   });
 
-  it("replays broadcasts after since when the client subscribes to broadcast with it", async () => {
+  it("replays broadcasts after since when the client asks as its socket opens, before welcome", async () => {
     const ids = await stream({ broadcast: true }, 3);
-    const c = await g.connect("caster", {}, 1);
-    c.send({ type: "subscribe", channel: "broadcast", since: ids[0] });
-    await waitFor(() => messageIds(c, "broadcast").length >= 2, "the replayed broadcasts");
+    // A connection receives broadcasts live from welcome on: `since` for broadcast goes early.
+    const ws = new WebSocket(`ws://127.0.0.1:${g.edges[1]?.port}/v1/ws?token=${await g.token("caster")}`);
+    const frames: Frame[] = [];
+    ws.on("message", (data) => frames.push(JSON.parse(String(data)) as Frame));
+    ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", channel: "broadcast", since: ids[0] })));
+    const broadcasts = () => frames.filter((f) => f.type === "message" && f.channel === "broadcast").map((f) => f.id);
+    await waitFor(() => broadcasts().length >= 2, "the replayed broadcasts");
     const [live] = await stream({ broadcast: true }, 1);
-    await c.next((f) => f.id === live, "a live broadcast after the replay");
-    expect(messageIds(c, "broadcast")).toEqual([ids[1], ids[2], live]);
-    c.close();
+    await waitFor(() => broadcasts().includes(live as string), "a live broadcast after the replay");
+    expect(broadcasts()).toEqual([ids[1], ids[2], live]);
+    ws.close();
   });
 
   it("keeps nothing for a channel whose rule is 0: since answers history_gap", async () => {

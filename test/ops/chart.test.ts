@@ -212,12 +212,12 @@ describe("what each value set turns on", () => {
     ]);
   });
 
-  it("redis-cluster: sets HERALD_REDIS_CLUSTER=1 with the seed list, and warns in NOTES", () => {
+  it("redis-cluster: sets HERALD_REDIS_CLUSTER=1 with the seed list, and says in NOTES what cluster mode lacks", () => {
     const args = VALUE_SETS["redis-cluster"] as string[];
     const cm = named(render(args).objects, "ConfigMap", "herald") as Obj;
     expect(cm.data.HERALD_REDIS_CLUSTER).toBe("1");
-    expect(renderNotes(args)).toMatch(/refuses it at\s+start-up/);
-    expect(renderNotes([])).not.toMatch(/refuses it/);
+    expect(renderNotes(args)).toMatch(/producer SDK and `herald dlq` do not support a cluster/);
+    expect(renderNotes([])).not.toMatch(/Redis Cluster mode/);
   });
 
   it("keda: a ScaledObject on herald_queue_waiting through Prometheus, and no CPU HPA for workers", () => {
