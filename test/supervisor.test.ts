@@ -28,6 +28,7 @@ beforeAll(async () => {
     HERALD_PREFIX: "sup",
     HERALD_EDGE_PROCESSES: "2",
     HERALD_WORKER_PROCESSES: "2",
+    HERALD_DRAIN_SECONDS: "1", // children stop within seconds once their supervisor is gone
   });
   const running = await all.waitForLog((l) => l.msg === "supervisor running", "supervisor running");
   opsPort = running.port as number;
@@ -83,6 +84,6 @@ describe("herald all under its supervisor", () => {
     );
     const now = childPids(all.pid);
     await all.stop("SIGKILL");
-    await waitFor(() => now.every((pid) => !processAlive(pid)), "every child gone with the supervisor", 30_000);
-  });
+    await waitFor(() => now.every((pid) => !processAlive(pid)), "every child gone with the supervisor", 45_000);
+  }, 120_000);
 });
