@@ -19,9 +19,10 @@
 
   A history is a list of "<id>\t<aged at>\t<expires>\t<frame>", oldest first: a list, not a
   stream, as a stream costs about 4 KB per key and most channels hold a few entries
-  (docs/decisions/history-and-order.md). An entry is kept until it is older than the channel's
-  age ("aged at", ms); it is replayed only until then and until its message's ttl ends
-  ("expires", 0 for none), but stays, past its ttl, to mark where a client stands.
+  (docs/decisions/history-and-order.md). An entry is replayed until it is older than the
+  channel's age ("aged at", ms) and until its message's ttl ends ("expires", 0 for none); it
+  stays past either, until trimmed by count or the list expires, to mark where a client stands
+  (see includes/record-history.lua).
   A user's unacked hash maps an id to "<deadline>\t<frame>": the earlier of the ttl's end and
   the retention; past its deadline an entry is neither re-sent nor counted against the cap.
 
