@@ -27,8 +27,8 @@ const STARTED: Record<ChildSpec["role"], (msg: string) => boolean> = {
 
 /**
  * One child process of the supervisor: `herald edge` or `herald worker`, started again with
- * back-off when it crashes, and sent SIGTERM when the supervisor stops (it dies with the
- * supervisor too: a SIGKILLed supervisor leaves no child behind). Its log lines are passed
+ * back-off when it crashes, and sent SIGTERM when the supervisor stops (a clean drain); it is
+ * killed with the supervisor if that dies otherwise: a SIGKILLed supervisor leaves no child behind. Its log lines are passed
  * through to the supervisor's stdout.
  */
 export class SupervisedChild {
@@ -56,7 +56,9 @@ export class SupervisedChild {
   }
 
   start(): void {
-    const [command, args] = diesWithParent(process.execPath, [this.cli, this.spec.role], "TERM");
+    // KILL, not TERM: an orphan's own shutdown was seen to hang in process exit (its Redis gone
+    // too), leaving it running; clients of a killed edge resume elsewhere with `since`.
+    const [command, args] = diesWithParent(process.execPath, [this.cli, this.spec.role], "KILL");
     const child = spawn(command, args, { env: this.spec.env, stdio: ["ignore", "pipe", "inherit"] });
     this.child = child;
     const startedAt = Date.now();
