@@ -4,8 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
-import { freePort } from "./local-server.js";
+import { freePort, probeConnection, redisReachable } from "./local-server.js";
 
 const run = promisify(execFile);
 
@@ -189,14 +188,7 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 
 /** CLUSTER SLOTS as [from, to, master port] triples, as one node sees them. */
 async function clusterSlots(port: number): Promise<[number, number, number][]> {
-  const r = new Redis({
-    port,
-    host: "127.0.0.1",
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on("error", probeError);
+  const r = probeConnection(`redis://127.0.0.1:${port}`);
   try {
     await r.connect();
     const reply = (await r.call("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
@@ -212,8 +204,7 @@ async function nodeId(port: number): Promise<string> {
 
 async function waitForPing(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const out = await run("redis-cli", ["-p", String(port), "ping"]).catch(() => ({ stdout: "" }));
-    if (out.stdout.trim() === "PONG") return;
+    if (await redisReachable(`redis://127.0.0.1:${port}`)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`redis-server on port ${port} did not answer within 10 s`);
@@ -241,9 +232,4 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 function notReachable(_err: unknown): undefined {
   return undefined;
-}
-
-/** A probe's connection errors also reject its command, which the caller handles. */
-function probeError(_err: Error): void {
-  // handled where the command rejects
 }

@@ -132,29 +132,17 @@ async function waitForServer(child: ChildProcess, port: number): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (exited) throw exited;
-    const probe = new Redis({
-      port,
-      host: "127.0.0.1",
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on("error", failsTheProbe);
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return;
-    } catch {
-      probe.disconnect();
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (await redisReachable(`redis://127.0.0.1:${port}`)) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`redis-server on port ${port} did not answer within 10 s`);
 }
 
-/** True when a Redis answers PING at `url` within `timeoutMs`. */
-export async function redisReachable(url: string, timeoutMs = 1500): Promise<boolean> {
+/**
+ * A one-off connection for probing a Redis: it connects when asked, tries once, never
+ * retries; its connection errors reject its commands, which the caller handles.
+ */
+export function probeConnection(url: string, timeoutMs = 1500): Redis {
   const probe = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -162,6 +150,12 @@ export async function redisReachable(url: string, timeoutMs = 1500): Promise<boo
     connectTimeout: timeoutMs,
   });
   probe.on("error", failsTheProbe);
+  return probe;
+}
+
+/** True when a Redis answers PING at `url` within `timeoutMs`. */
+export async function redisReachable(url: string, timeoutMs = 1500): Promise<boolean> {
+  const probe = probeConnection(url, timeoutMs);
   try {
     await probe.connect();
     await probe.ping();
