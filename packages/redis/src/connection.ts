@@ -22,6 +22,38 @@ export interface ConnectionOptions {
 /** Every connection Herald opens is named `herald:<name>` (CLIENT LIST shows it). */
 export const CLIENT_NAME_PREFIX = "herald:";
 
+/** What ioredis puts before the name of a Cluster's sharded subscriber connections (one per master). */
+const SHARDED_SUBSCRIBER_NAME_PREFIX = "ioredis-cluster(ssubscriber):";
+
+/**
+ * The name Herald gave a connection (`<name>` of `connectRedis`), from the name CLIENT LIST
+ * shows, or undefined for a connection Herald did not name. A Cluster's sharded subscribers
+ * (an edge's in cluster mode) carry Herald's name behind ioredis's own prefix.
+ */
+export function heraldConnectionName(listed: string): string | undefined {
+  const name = listed.startsWith(SHARDED_SUBSCRIBER_NAME_PREFIX)
+    ? listed.slice(SHARDED_SUBSCRIBER_NAME_PREFIX.length)
+    : listed;
+  return name.startsWith(CLIENT_NAME_PREFIX) ? name.slice(CLIENT_NAME_PREFIX.length) : undefined;
+}
+
+/**
+ * Whether a connection is an ioredis Cluster. `connectRedis` returns either as a `Redis`;
+ * a connection handed in from outside (the producer SDK's) says by this which key layout it needs.
+ */
+export function isClusterConnection(redis: Redis | Cluster): boolean {
+  return redis.isCluster === true;
+}
+
+/**
+ * A connection to each master: a Cluster's, one per master it knows now (connected on first
+ * use); one Redis's, itself. For commands about one server (CLIENT LIST), which a Cluster
+ * would send to one node of its choice.
+ */
+export function masterConnections(redis: Redis | Cluster): Redis[] {
+  return isClusterConnection(redis) ? (redis as Cluster).nodes("master") : [redis as Redis];
+}
+
 /**
  * Opens a Redis connection with Herald's defaults: reconnect forever with a capped
  * back-off, and (unless blocking) give up on a command after a bounded number of retries.

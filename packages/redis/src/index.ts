@@ -1,5 +1,14 @@
 export { type BusKeeping, MAX_BYTES_PER_CALL, MAX_DELIVERIES_PER_CALL, RedisBus, RedisBusSubscriber } from "./bus.js";
-export { CLIENT_NAME_PREFIX, type ConnectionOptions, closeRedis, connectRedis, waitReady } from "./connection.js";
+export {
+  CLIENT_NAME_PREFIX,
+  type ConnectionOptions,
+  closeRedis,
+  connectRedis,
+  heraldConnectionName,
+  isClusterConnection,
+  masterConnections,
+  waitReady,
+} from "./connection.js";
 export { RedisHistory } from "./history.js";
 export { type KeyLayout, Keys } from "./keys.js";
 export { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";

@@ -16,7 +16,7 @@ describe("parseBusBacklog", () => {
       line("herald:commands", 7),
       line("", 7),
     ].join("\n");
-    expect(parseBusBacklog(list, keys)).toEqual([
+    expect(parseBusBacklog([list], keys)).toEqual([
       { nodeId: "edge:1", lane: "bulk", bytes: 5_000_000 },
       { nodeId: "edge-2", lane: "urgent", bytes: 0 },
     ]);
@@ -24,7 +24,26 @@ describe("parseBusBacklog", () => {
 
   it("escapes the prefix: a dot is not a wildcard", () => {
     const list = line(`herald:${new Keys("aXb").subscriberName("n", "bulk")}`, 1);
-    expect(parseBusBacklog(list, new Keys("a.b"))).toEqual([]);
+    expect(parseBusBacklog([list], new Keys("a.b"))).toEqual([]);
+  });
+
+  it("reads a cluster's sharded subscribers (named by ioredis after Herald's name) and sums a lane over masters", () => {
+    const keys = new Keys("herald", "cluster");
+    const sharded = (node: string, lane: "urgent" | "bulk", omem: number) =>
+      line(`ioredis-cluster(ssubscriber):herald:${keys.subscriberName(node, lane)}`, omem);
+    const masters = [
+      [sharded("edge-1", "bulk", 300), sharded("edge-1", "urgent", 1), sharded("edge-2", "bulk", 0)].join("\n"),
+      [
+        sharded("edge-1", "bulk", 200),
+        line(`ioredis-cluster(subscriber):herald:${keys.subscriberName("x", "bulk")}`, 9),
+      ].join("\n"),
+      sharded("edge-1", "bulk", 500),
+    ];
+    expect(parseBusBacklog(masters, keys)).toEqual([
+      { nodeId: "edge-1", lane: "bulk", bytes: 1000 },
+      { nodeId: "edge-1", lane: "urgent", bytes: 1 },
+      { nodeId: "edge-2", lane: "bulk", bytes: 0 },
+    ]);
   });
 });
 
