@@ -6,12 +6,15 @@ const USAGE = "usage: herald dlq list [--limit N] | herald dlq retry <entryId…
 
 /** `herald dlq list [--limit N] | retry <entryId…> | retry --all`. Prints JSON lines. */
 export async function dlqCommand(config: Config, args: string[]): Promise<number> {
-  const redis = defineScripts(connectRedis(config.redisUrl, { name: "dlq-cli", failFast: true }));
+  // The gateway's layout and connection: in cluster mode the dead letters and the queues they
+  // go back to are under the cluster's keys, on whichever masters hold them.
+  const cluster = config.redisCluster;
+  const redis = defineScripts(connectRedis(config.redisUrl, { name: "dlq-cli", failFast: true, cluster }));
   let lastError: Error | undefined;
   redis.on("error", (err: Error) => {
     lastError = err; // reported below if Redis never comes up
   });
-  const keys = new Keys(config.prefix);
+  const keys = new Keys(config.prefix, cluster ? "cluster" : "standalone");
   const deadLetters = new DeadLetters(redis, keys, config.deadLetterCapacity);
   const enqueuer = new Enqueuer({ redis, keys, pending: new PendingCount(redis, keys) }, enqueuerOptions(config));
   try {

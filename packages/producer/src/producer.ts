@@ -1,13 +1,24 @@
 import { DEFAULT_MESSAGES_PER_JOB, Enqueuer, PendingCount, reportedByCommands } from "@herald/jobs";
 import { HeraldError, type Message, type MessageInput, parseMessages } from "@herald/protocol";
-import { closeRedis, connectRedis, defineScripts, Keys, waitReady } from "@herald/redis";
-import type { Redis } from "ioredis";
+import { closeRedis, connectRedis, defineScripts, isClusterConnection, Keys, waitReady } from "@herald/redis";
+import type { Cluster, Redis } from "ioredis";
 
 export interface ProducerOptions {
-  /** Redis URL; or pass `connection`. */
+  /**
+   * Redis URL; with `cluster`, the cluster's seed URLs, comma-separated (as the gateway's
+   * REDIS_URL). Or pass `connection`.
+   */
   redisUrl?: string;
-  /** An ioredis connection to use (not closed by `close()`). Prefer `enableOfflineQueue: false`. */
-  connection?: Redis;
+  /**
+   * An ioredis connection to use (not closed by `close()`): a `Redis`, or a `Cluster` when the
+   * gateway runs on a Redis Cluster. Prefer `enableOfflineQueue: false`.
+   */
+  connection?: Redis | Cluster;
+  /**
+   * The gateway runs on a Redis Cluster (HERALD_REDIS_CLUSTER=1): use the cluster key layout,
+   * and connect to `redisUrl` as a cluster. Default: whether `connection` is an ioredis Cluster.
+   */
+  cluster?: boolean;
   /** Key prefix: must match the gateway's HERALD_PREFIX. Default `herald`. */
   prefix?: string;
   /** Most messages packed into one flush (and one job). Default 100. */
@@ -20,6 +31,31 @@ export interface ProducerOptions {
   capacity?: number;
   /** How long a flush waits for a (re)connecting Redis before failing with `unavailable`. Default 5,000 ms. */
   readyTimeoutMs?: number;
+}
+
+/**
+ * The connection a producer's options ask for, and whether it is a cluster's. The layout
+ * must be the gateway's: a producer writing the other layout's queues would have its
+ * messages accepted and never delivered, since no worker reads those queues. So a Cluster
+ * connection means the cluster layout, and the combinations that contradict it are refused.
+ */
+function producerConnection(options: ProducerOptions): { connection: Redis; owned: boolean; cluster: boolean } {
+  const given = options.connection;
+  if (given) {
+    const cluster = isClusterConnection(given);
+    if (options.cluster !== undefined && options.cluster !== cluster)
+      throw new Error(
+        `HeraldProducer: cluster is ${options.cluster}, but connection is ${cluster ? "" : "not "}a Cluster`,
+      );
+    // A Cluster answers the same commands; Herald's calls through it stay on one slot each.
+    return { connection: given as Redis, owned: false, cluster };
+  }
+  const url = options.redisUrl;
+  if (!url) throw new Error("HeraldProducer needs redisUrl or connection");
+  const cluster = options.cluster === true;
+  if (!cluster && url.includes(","))
+    throw new Error("HeraldProducer: a list of URLs is for a Redis Cluster (set cluster: true)");
+  return { connection: connectRedis(url, { name: "producer", failFast: true, cluster }), owned: true, cluster };
 }
 
 interface Pending {
@@ -58,9 +94,9 @@ export class HeraldProducer {
   private closing: Promise<void> | undefined;
 
   constructor(options: ProducerOptions = {}) {
-    if (!options.connection && !options.redisUrl) throw new Error("HeraldProducer needs redisUrl or connection");
-    this.redis = options.connection ?? connectRedis(options.redisUrl as string, { name: "producer", failFast: true });
-    this.ownsConnection = !options.connection;
+    const { connection, owned, cluster } = producerConnection(options);
+    this.redis = connection;
+    this.ownsConnection = owned;
     this.maxBatch = options.maxBatch ?? DEFAULT_MESSAGES_PER_JOB;
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.maxBuffered = options.maxBuffered ?? 10_000;
@@ -68,7 +104,7 @@ export class HeraldProducer {
     // Without a listener ioredis would print each reconnect attempt.
     if (this.ownsConnection) this.redis.on("error", reportedByCommands);
     const redis = defineScripts(this.redis);
-    const keys = new Keys(options.prefix ?? "herald");
+    const keys = new Keys(options.prefix ?? "herald", cluster ? "cluster" : "standalone");
     this.enqueuer = new Enqueuer(
       { redis, keys, pending: new PendingCount(redis, keys) },
       {
