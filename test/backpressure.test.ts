@@ -1,4 +1,3 @@
-import { HeraldProducer } from "@herald/producer";
 import { closeRedis, connectRedis } from "@herald/redis";
 import { type HeraldProcess, type TestClient, waitFor } from "@herald/testkit";
 import { afterEach, describe, expect, it } from "vitest";
@@ -30,13 +29,15 @@ async function floodStoppedEdge(busBacklogBytes: string) {
       HERALD_MAX_BACKPRESSURE_BYTES: String(256 << 20),
     },
   });
-  const admin = connectRedis(g.redis.url, { name: "test-admin" });
-  await admin.config("SET", "client-output-buffer-limit", REDIS_LIMIT);
-  await closeRedis(admin);
+  for (const url of g.serverUrls) {
+    const admin = connectRedis(url, { name: "test-admin" });
+    await admin.config("SET", "client-output-buffer-limit", REDIS_LIMIT);
+    await closeRedis(admin);
+  }
 
   const clients: TestClient[] = [];
   for (let u = 0; u < USERS; u++) clients.push(await g.connect(`reader${u}`));
-  const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix, capacity: MESSAGES });
+  const producer = g.producer({ capacity: MESSAGES });
   for (let at = 0; at < MESSAGES; at += 1000) {
     await producer.sendMany(
       Array.from({ length: 1000 }, (_, i) => msg({ user: `reader${(at + i) % USERS}` }, "bulk", { data: PAD })),

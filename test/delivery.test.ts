@@ -1,4 +1,3 @@
-import { HeraldProducer } from "@herald/producer";
 import { waitFor } from "@herald/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -140,7 +139,7 @@ describe("delivery through one edge and one worker", () => {
 
   it("delivers what the producer SDK enqueues, batched, in call order", async () => {
     const c = await g.connect("sdk-user");
-    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix, maxDelayMs: 5 });
+    const producer = g.producer({ maxDelayMs: 5 });
     try {
       const ids = await Promise.all(
         Array.from({ length: 250 }, (_, i) => producer.send(msg({ user: "sdk-user" }, "sdk", { data: { i } }))),
@@ -157,7 +156,7 @@ describe("delivery through one edge and one worker", () => {
 
   it("resolves sends awaited one after another (each found the previous drain finishing)", async () => {
     const c = await g.connect("in-turn");
-    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix });
+    const producer = g.producer();
     try {
       for (let round = 0; round < 5; round++) {
         await producer.sendMany(
@@ -173,7 +172,7 @@ describe("delivery through one edge and one worker", () => {
 
   it("makes sends past maxBuffered wait their turn, in call order, and rejects the waiting ones on close", async () => {
     const c = await g.connect("buffered");
-    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix, maxBuffered: 5 });
+    const producer = g.producer({ maxBuffered: 5 });
     try {
       const sends = Array.from({ length: 40 }, (_, i) =>
         producer.send(msg({ user: "buffered" }, "b", { data: { i } })),
@@ -201,7 +200,7 @@ describe("delivery through one edge and one worker", () => {
   it("keeps a user's order across many one-message jobs, which the worker runs concurrently", async () => {
     // One job per message: the worker has up to 10 in flight, and BullMQ alone would start some out of order.
     const c = await g.connect("one-by-one");
-    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix, maxBatch: 1 });
+    const producer = g.producer({ maxBatch: 1 });
     try {
       await Promise.all(
         Array.from({ length: 300 }, (_, i) => producer.send(msg({ user: "one-by-one" }, "seq", { data: { i } }))),

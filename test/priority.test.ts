@@ -1,4 +1,3 @@
-import { HeraldProducer } from "@herald/producer";
 import { waitFor } from "@herald/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gateway, msg } from "./support/gateway.js";
@@ -16,7 +15,7 @@ afterAll(() => g?.stop());
 describe("priority queues", () => {
   it("delivers a critical message before a backlog of low ones drains", async () => {
     const c = await g.connect("busy");
-    const producer = new HeraldProducer({ redisUrl: g.redis.url, prefix: g.prefix });
+    const producer = g.producer();
     try {
       // 2,000 low messages in 20 jobs of 100; 4 at a time at 100 ms each: about half a second per wave, 2.5 s in all.
       const low = Array.from({ length: 2000 }, (_, i) =>

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { HeraldProducer, type ProducerOptions } from "@herald/producer";
 import type { MessageInput } from "@herald/protocol";
 import {
   type HeraldProcess,
@@ -133,6 +134,16 @@ export class Gateway {
       sum += Number(line.slice(line.lastIndexOf(" ") + 1));
     }
     return sum;
+  }
+
+  /** A producer SDK on this gateway's Redis, in its mode (the cluster layout when it runs on a cluster). */
+  producer(opts: Omit<ProducerOptions, "redisUrl" | "connection" | "prefix" | "cluster"> = {}): HeraldProducer {
+    return new HeraldProducer({ redisUrl: this.redis.url, prefix: this.prefix, cluster: !!this.cluster, ...opts });
+  }
+
+  /** Each Redis server's URL, for settings made per server: the redis-server's, or every cluster node's. */
+  get serverUrls(): string[] {
+    return this.cluster ? this.cluster.nodes.map((n) => n.url) : [this.redis.url];
   }
 
   /** Kills Redis (as a crash would) and starts an empty one on the same port: everything it held is gone. */
