@@ -32,7 +32,7 @@ function clusterAsRedis(cluster: LocalCluster): LocalRedis {
     port: first.port,
     pid: first.pid,
     stop: () => cluster.stop(),
-    kill: () => void cluster.stop(),
+    kill: () => cluster.kill(),
   };
 }
 

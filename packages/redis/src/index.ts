@@ -12,7 +12,12 @@ export {
 export { RedisHistory } from "./history.js";
 export { type KeyLayout, Keys } from "./keys.js";
 export { NODE_LIVENESS_MS, redisTimeMs } from "./liveness.js";
-export { type LocalCluster, type LocalClusterNode, startLocalCluster } from "./local-cluster.js";
+export {
+  type LocalCluster,
+  type LocalClusterNode,
+  type LocalClusterOptions,
+  startLocalCluster,
+} from "./local-cluster.js";
 export { diesWithParent, freePort, type LocalRedis, redisReachable, startLocalRedis } from "./local-server.js";
 export { NodeStats, type NodeStatsEntry, STATS_TTL_MS } from "./node-stats.js";
 export { RedisPresence } from "./presence.js";

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, probeConnection, redisReachable } from "./local-server.js";
+import { diesWithParent, freePort, probeConnection, redisReachable } from "./local-server.js";
 
 const run = promisify(execFile);
 
@@ -33,6 +33,15 @@ export interface LocalCluster {
   cli(...args: string[]): Promise<string>;
   /** Stops every server (SIGKILL) and removes the temp dir. */
   stop(): Promise<void>;
+  /** `stop` without waiting for the servers to exit: for an exit handler, where nothing async runs. */
+  kill(): void;
+}
+
+export interface LocalClusterOptions {
+  masters?: number;
+  replicas?: number;
+  /** The servers die with this process, however it dies (SIGKILL too), where setpriv exists. */
+  dieWithParent?: boolean;
 }
 
 /**
@@ -40,7 +49,7 @@ export interface LocalCluster {
  * joined by `redis-cli --cluster create` (which splits the 16384 slots evenly, in port order),
  * no persistence, in a temp dir. For tests and benchmarks; stopped by pid.
  */
-export async function startLocalCluster(opts: { masters?: number; replicas?: number } = {}): Promise<LocalCluster> {
+export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
   let lastError: unknown;
   // A port taken between its pick and the server's bind (other processes run too): try again.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -53,21 +62,30 @@ export async function startLocalCluster(opts: { masters?: number; replicas?: num
   throw lastError;
 }
 
-async function startOnce(opts: { masters?: number; replicas?: number }): Promise<LocalCluster> {
+async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
   const masters = opts.masters ?? 3;
   const replicas = opts.replicas ?? 0;
   const dir = mkdtempSync(join(tmpdir(), "herald-cluster-"));
   const children: ChildProcess[] = [];
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
   const stop = async () => {
     await Promise.all(children.map(stopChild));
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
+  };
+  const kill = () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    removeDir();
   };
   try {
     const nodes: LocalClusterNode[] = [];
     const taken = new Set<number>();
     for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await clusterPort(taken);
-      const child = spawn("redis-server", clusterArgs(port, dir), { stdio: "ignore" });
+      const args = clusterArgs(port, dir);
+      const [command, argv] = opts.dieWithParent
+        ? diesWithParent("redis-server", args, "KILL")
+        : ["redis-server", args];
+      const child = spawn(command, argv, { stdio: "ignore" });
       children.push(child);
       nodes.push({ port, pid: child.pid as number, url: `redis://127.0.0.1:${port}` });
     }
@@ -82,7 +100,7 @@ async function startOnce(opts: { masters?: number; replicas?: number }): Promise
       "--cluster-yes",
     ]);
     await waitForClusterOk(nodes);
-    return handle(nodes, stop);
+    return handle(nodes, stop, kill);
   } catch (err) {
     await stop();
     throw err;
@@ -120,7 +138,7 @@ function clusterArgs(port: number, dir: string): string[] {
   ];
 }
 
-function handle(nodes: LocalClusterNode[], stop: () => Promise<void>): LocalCluster {
+function handle(nodes: LocalClusterNode[], stop: () => Promise<void>, kill: () => void): LocalCluster {
   const cli = async (...args: string[]) => (await run("redis-cli", args)).stdout;
   const byPort = (port: number) => nodes.find((n) => n.port === port) as LocalClusterNode;
   return {
@@ -168,6 +186,7 @@ function handle(nodes: LocalClusterNode[], stop: () => Promise<void>): LocalClus
       );
     },
     stop,
+    kill,
   };
 }
 
