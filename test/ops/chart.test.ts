@@ -212,11 +212,11 @@ describe("what each value set turns on", () => {
     ]);
   });
 
-  it("redis-cluster: sets HERALD_REDIS_CLUSTER=1 with the seed list, and says in NOTES what cluster mode lacks", () => {
+  it("redis-cluster: sets HERALD_REDIS_CLUSTER=1 with the seed list, and says in NOTES how producers follow it", () => {
     const args = VALUE_SETS["redis-cluster"] as string[];
     const cm = named(render(args).objects, "ConfigMap", "herald") as Obj;
     expect(cm.data.HERALD_REDIS_CLUSTER).toBe("1");
-    expect(renderNotes(args)).toMatch(/producer SDK and `herald dlq` do not support a cluster/);
+    expect(renderNotes(args)).toMatch(/Node producer SDK pass it\s+`cluster: true` with the same seeds/);
     expect(renderNotes([])).not.toMatch(/Redis Cluster mode/);
   });
 
