@@ -51,6 +51,25 @@ describe("delivery through one edge and one worker", () => {
     b.close();
   });
 
+  it("answers concurrent requests, enqueued together, each with its own messages' ids", async () => {
+    const c = await g.connect("together");
+    // Sent at once: those that arrive while an enqueue is in flight are enqueued as one.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, r) =>
+        g.post({ messages: Array.from({ length: 1 + (r % 3) }, (_, i) => msg({ user: "together" }, `r${r}-${i}`)) }),
+      ),
+    );
+    const sent = new Map<string, string>();
+    answers.forEach((res, r) => {
+      expect(res.status).toBe(202);
+      expect(res.json.ids).toHaveLength(1 + (r % 3));
+      res.json.ids.forEach((id: string, i: number) => sent.set(id, `r${r}-${i}`));
+    });
+    await waitFor(() => c.messages().length === sent.size, `${sent.size} messages`);
+    for (const f of c.messages()) expect(f.event).toBe(sent.get(f.id as string));
+    c.close();
+  });
+
   it("subscribes to topics the channels claim allows, refuses others, and stops on unsubscribe", async () => {
     const member = await g.connect("carol", { channels: ["workflow:*", "team:7"] });
     const outsider = await g.connect("dave", { channels: ["team:8"] });

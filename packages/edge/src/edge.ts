@@ -1,4 +1,4 @@
-import type { Enqueuer } from "@herald/jobs";
+import { CoalescingEnqueuer, type Enqueuer } from "@herald/jobs";
 import type { Logger, Registry } from "@herald/observability";
 import { CLOSE_CODES } from "@herald/protocol";
 import type { Bus, BusSubscriber, History, Presence } from "@herald/routing";
@@ -248,7 +248,8 @@ function mountRoutes(app: TemplatedApp, options: EdgeOptions, deps: EdgeDeps, pa
     close: guard.socket("close", handler.close),
   });
   const apiKeys = new ApiKeys(options.apiKeys);
-  const messages = messageRoute({ ...options, apiKeys, enqueuer: deps.enqueuer, metrics, log, guard });
+  const enqueuer = new CoalescingEnqueuer(deps.enqueuer);
+  const messages = messageRoute({ ...options, apiKeys, enqueuer, metrics, log, guard });
   app.post("/v1/messages", guard.route("messages", messages));
   app.get("/v1/presence/:user", guard.route("presence", presenceRoute(deps.presence, apiKeys, guard)));
   if (deps.dashboard) mountDashboard(app, { apiKeys, source: deps.dashboard, guard });

@@ -28,7 +28,7 @@ export interface EnqueuerDeps {
 export const DEFAULT_MESSAGES_PER_JOB = 100;
 
 export type EnqueueResult =
-  | { ok: true; ids: string[]; duplicates: number }
+  | { ok: true; ids: string[] }
   | { ok: false; reason: "full"; priority: Priority; pending: number };
 
 /** BullMQ options every packed message job gets. */
@@ -84,7 +84,6 @@ export class Enqueuer {
   async enqueue(messages: readonly Message[], now = Date.now()): Promise<EnqueueResult> {
     const ids: string[] = new Array(messages.length);
     const reserved: Reserved[] = [];
-    let duplicates = 0;
     try {
       for (const [priority, positions] of byPriority(messages)) {
         const r = await this.deps.pending.reserve(
@@ -97,7 +96,6 @@ export class Enqueuer {
           await this.deps.pending.rollback(reserved.splice(0));
           return { ok: false, reason: "full", priority, pending: r.pending };
         }
-        duplicates += r.duplicates.size;
         const envelopes: Envelope[] = [];
         positions.forEach((index, j) => {
           ids[index] = r.ids[j] as string;
@@ -112,7 +110,7 @@ export class Enqueuer {
       });
       throw err;
     }
-    return { ok: true, ids, duplicates };
+    return { ok: true, ids };
   }
 
   /** Adds each priority's envelopes; an added one is queued for good, so it leaves `reserved` (no rollback). */

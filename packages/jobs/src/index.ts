@@ -1,3 +1,4 @@
+export { CoalescingEnqueuer, MAX_COALESCED_MESSAGES } from "./coalescing-enqueuer.js";
 export { type DeadLetter, DeadLetters } from "./dead-letters.js";
 export {
   DEFAULT_MESSAGES_PER_JOB,

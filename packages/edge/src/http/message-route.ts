@@ -1,4 +1,4 @@
-import type { Enqueuer } from "@herald/jobs";
+import type { CoalescingEnqueuer } from "@herald/jobs";
 import type { Logger } from "@herald/observability";
 import { type Message, parseMessages } from "@herald/protocol";
 import type { EdgeMetrics } from "../edge-metrics.js";
@@ -9,7 +9,8 @@ import { readBody } from "./read-body.js";
 import { Reply, STATUS } from "./respond.js";
 
 export interface MessageRouteDeps {
-  enqueuer: Pick<Enqueuer, "enqueue">;
+  /** Requests that arrive while an enqueue is in flight are enqueued together. */
+  enqueuer: Pick<CoalescingEnqueuer, "enqueue">;
   apiKeys: ApiKeys;
   maxBodyBytes: number;
   /** Past this, a Redis that does not answer gets 503 rather than a hung request. */
@@ -75,7 +76,7 @@ async function answerBody(deps: MessageRouteDeps, body: Buffer | undefined): Pro
 
 async function enqueue(deps: MessageRouteDeps, messages: Message[]): Promise<Answer> {
   try {
-    const result = await withTimeout(deps.enqueuer.enqueue(messages), deps.enqueueTimeoutMs);
+    const result = await withTimeout(deps.enqueuer.enqueue(messages, deps.enqueueTimeoutMs), deps.enqueueTimeoutMs);
     if (!result.ok) {
       const message = `the ${result.priority} queue is full (${result.pending} pending)`;
       const body = { error: "queue_full", priority: result.priority, message };
