@@ -36,7 +36,15 @@ const seconds = smoke ? 1 : full ? 10 : 3;
 const PEERS = ["ws", "socketio", "soketi"];
 const plan = {
   broadcast: ["raw-uws", "herald", "ws", "socketio", "soketi"],
-  targeted: ["raw-uws", "herald-sdk", "herald-sdk-no-history", "herald-http", "herald-1-per-job", "socketio"],
+  targeted: [
+    "raw-uws",
+    "herald-sdk",
+    "herald-sdk-no-history",
+    "herald-http",
+    "herald-all-http",
+    "herald-1-per-job",
+    "socketio",
+  ],
   priority: ["herald"],
   connections: ["raw-uws", "herald", "ws", "socketio"],
   cluster: ["herald"],

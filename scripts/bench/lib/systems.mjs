@@ -100,19 +100,7 @@ export const SYSTEMS = {
     label,
   } = {}) {
     const redis = await startLocalRedis();
-    const secret = randomBytes(24).toString("hex");
-    const apiKey = randomBytes(16).toString("hex");
-    const base = {
-      REDIS_URL: redis.url,
-      HERALD_JWT_SECRET: secret,
-      HERALD_API_KEYS: apiKey,
-      HERALD_PREFIX: "bench",
-      LOG_LEVEL: "info", // nothing is logged per message; start-up lines are how the runner knows a node serves
-      HERALD_MAX_CONNECTIONS: "1000000",
-      HERALD_MAX_BACKPRESSURE_BYTES: String(64 << 20),
-      HERALD_QUEUE_CAPACITY: "1000000",
-      ...env,
-    };
+    const base = heraldEnv(redis, env);
     const procs = await Promise.all([
       ...Array.from({ length: edges }, (_, i) =>
         startHerald("edge", { ...base, HERALD_NODE_ID: `edge-${i}` }, { nodeArgs: edgeNodeArgs }),
@@ -122,56 +110,138 @@ export const SYSTEMS = {
       ),
     ]);
     const edgeProcs = procs.slice(0, edges);
-    const producer = fork(`${servers}herald-producer.mjs`, [], {
-      execArgv: nodeArgs,
-      env: { ...process.env, ...base, HTTP_PORTS: edgeProcs.map((e) => e.port).join(","), API_KEY: apiKey },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    await once(producer, "started");
-    const run = async (o) => {
-      const r = await command(producer, { cmd: "run", via, batch, ...o });
-      return r.accepted;
-    };
-    return {
-      name: `Herald ${edges}+${workers} (${via === "sdk" ? "SDK" : "HTTP"}${batch === 1 ? ", 1 message a job" : ""}${label ? `, ${label}` : ""})`,
-      protocol: "herald",
-      secret,
+    const name = `Herald ${edges}+${workers} (${via === "sdk" ? "SDK" : "HTTP"}${batch === 1 ? ", 1 message a job" : ""}${label ? `, ${label}` : ""})`;
+    const sys = await heraldSystem({
+      name,
+      base,
+      redis,
+      via,
+      batch,
+      graceful,
+      nodeArgs,
       ports: edgeProcs.map((e) => e.port),
-      pids: edgeProcs.map((e) => e.pid),
+      metricsPort: edgeProcs[0].port,
+      edgePids: edgeProcs.map((e) => e.pid),
       workerPids: procs.slice(edges).map((w) => w.pid),
+      procs,
+    });
+    return {
+      ...sys,
       get workerPorts() {
         return procs.slice(edges).map((w) => w.port);
-      },
-      redisPid: redis.pid,
-      env: { ...base, HTTP_PORTS: edgeProcs.map((e) => e.port).join(","), API_KEY: apiKey },
-      producerPid: producer.pid,
-      broadcast: (o) => run({ ...o, target: "topic" }),
-      targeted: (o) => run({ ...o, target: "user" }),
-      raw: (o) => command(producer, { cmd: "run", via, batch, ...o }),
-      /** Messages accepted and not yet finished, summed over the priority queues (herald_queue_waiting). */
-      async pending() {
-        const text = await (await fetch(`http://127.0.0.1:${edgeProcs[0].port}/metrics`)).text();
-        return text
-          .split("\n")
-          .filter((l) => l.startsWith("herald_queue_waiting{"))
-          .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
       },
       async startWorker() {
         const w = await startHerald("worker", { ...base, HERALD_NODE_ID: `worker-${procs.length}` }, { nodeArgs });
         procs.push(w);
         return w;
       },
-      stop: async () => {
-        if (graceful) {
-          producer.kill("SIGTERM"); // lets --cpu-prof write its profile
-          await new Promise((r) => producer.once("exit", r));
-        } else await kill(producer);
-        await Promise.all(procs.map((p) => p.stop(graceful ? "SIGTERM" : "SIGKILL")));
-        await redis.stop();
-      },
     };
   },
+
+  /**
+   * `herald all`, as `npm start` and a single-machine deployment run it: one command, its
+   * supervisor starting `edges` edge and `workers` worker processes (the edges share one
+   * port); producers reach it over HTTP (`via: "http"`) or the SDK.
+   */
+  async heraldAll({ edges = 1, workers = 1, via = "http", env = {}, label } = {}) {
+    const redis = await startLocalRedis();
+    const base = heraldEnv(redis, {
+      HERALD_EDGE_PROCESSES: String(edges),
+      HERALD_WORKER_PROCESSES: String(workers),
+      ...env,
+    });
+    const all = await startHerald("all", base);
+    const running = await all.waitForLog((l) => l.msg === "supervisor running", "supervisor running");
+    await all.waitForLog(
+      () => all.logs.filter((l) => l.msg === "worker running").length === workers,
+      "every worker running",
+      30_000,
+    );
+    const pidsOf = (msg) => all.logs.filter((l) => l.msg === msg).map((l) => l.pid);
+    return heraldSystem({
+      name: `Herald all ${edges}+${workers} (${via === "sdk" ? "SDK" : "HTTP"}${label ? `, ${label}` : ""})`,
+      base,
+      redis,
+      via,
+      nodeArgs: [],
+      ports: [all.port],
+      metricsPort: running.port,
+      edgePids: pidsOf("edge listening"),
+      workerPids: pidsOf("worker running"),
+      procs: [all],
+    });
+  },
 };
+
+/** The environment every Herald process of a bench system shares: a private Redis, fresh secrets, limits out of the way. */
+function heraldEnv(redis, env) {
+  return {
+    REDIS_URL: redis.url,
+    HERALD_JWT_SECRET: randomBytes(24).toString("hex"),
+    HERALD_API_KEYS: randomBytes(16).toString("hex"),
+    HERALD_PREFIX: "bench",
+    LOG_LEVEL: "info", // nothing is logged per message; start-up lines are how the runner knows a node serves
+    HERALD_MAX_CONNECTIONS: "1000000",
+    HERALD_MAX_BACKPRESSURE_BYTES: String(64 << 20),
+    HERALD_QUEUE_CAPACITY: "1000000",
+    ...env,
+  };
+}
+
+/** A started Herald's interface for the scenarios, with its producer process (SDK or HTTP). */
+async function heraldSystem({
+  name,
+  base,
+  redis,
+  via,
+  batch,
+  graceful = false,
+  nodeArgs,
+  ports,
+  metricsPort,
+  edgePids,
+  workerPids,
+  procs,
+}) {
+  const producerEnv = { ...base, HTTP_PORTS: ports.join(","), API_KEY: base.HERALD_API_KEYS };
+  const producer = fork(`${servers}herald-producer.mjs`, [], {
+    execArgv: nodeArgs,
+    env: { ...process.env, ...producerEnv },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  await once(producer, "started");
+  const run = async (o) => (await command(producer, { cmd: "run", via, batch, ...o })).accepted;
+  return {
+    name,
+    protocol: "herald",
+    secret: base.HERALD_JWT_SECRET,
+    ports,
+    pids: edgePids,
+    workerPids,
+    redisPid: redis.pid,
+    env: producerEnv,
+    producerPid: producer.pid,
+    broadcast: (o) => run({ ...o, target: "topic" }),
+    targeted: (o) => run({ ...o, target: "user" }),
+    raw: (o) => command(producer, { cmd: "run", via, batch, ...o }),
+    /** Messages accepted and not yet finished, summed over the priority queues (herald_queue_waiting). */
+    async pending() {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return text
+        .split("\n")
+        .filter((l) => l.startsWith("herald_queue_waiting{"))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+    },
+    stop: async () => {
+      if (graceful) {
+        producer.kill("SIGTERM"); // lets --cpu-prof write its profile
+        await new Promise((r) => producer.once("exit", r));
+      } else await kill(producer);
+      await Promise.all(procs.map((p) => p.stop(graceful ? "SIGTERM" : "SIGKILL")));
+      await redis.stop();
+    },
+  };
+}
 
 /** Resident set size (bytes) and CPU time (s) of a process, from /proc. */
 export async function processStats(pid) {

@@ -6,13 +6,15 @@ import { SYSTEMS } from "../lib/systems.mjs";
 
 /**
  * The contenders: Herald through the SDK (history on, the default, and off everywhere: what
- * history costs), the HTTP API, Herald with one job per message, and the peers.
+ * history costs), the HTTP API, `herald all` (one command, its supervisor's edge and worker
+ * processes) over HTTP, Herald with one job per message, and the peers.
  */
 export const TARGETED = {
   "raw-uws": () => SYSTEMS["raw-uws"](),
   "herald-sdk": () => SYSTEMS.herald({ via: "sdk" }),
   "herald-sdk-no-history": () => SYSTEMS.herald({ via: "sdk", env: { HERALD_HISTORY: "* 0" }, label: "history off" }),
   "herald-http": () => SYSTEMS.herald({ via: "http" }),
+  "herald-all-http": () => SYSTEMS.heraldAll({ via: "http" }),
   "herald-1-per-job": () => SYSTEMS.herald({ via: "sdk", batch: 1, env: { HERALD_BATCH_SIZE: "1" } }),
   socketio: () => SYSTEMS.socketio({ nodes: 2 }),
 };
