@@ -25,6 +25,7 @@ import {
   RedisPresence,
   RedisShardedBusSubscriber,
   type ScriptedRedis,
+  TurnSignals,
 } from "@herald/redis";
 import { type HeraldWorker, startWorker } from "@herald/worker";
 import type { Redis } from "ioredis";
@@ -138,10 +139,15 @@ async function runWorker(proc: Process, commands: ScriptedRedis, pending: Pendin
       registry,
       keys,
       redis: commands,
-      bus: new RedisBus(keys, commands, {
-        history: new HistoryPolicy(config.history),
-        unacked: { cap: config.unackedMax, retentionMs: config.unackedSeconds * 1000 },
-      }),
+      bus: new RedisBus(
+        keys,
+        commands,
+        {
+          history: new HistoryPolicy(config.history),
+          unacked: { cap: config.unackedMax, retentionMs: config.unackedSeconds * 1000 },
+        },
+        turnSignals(proc),
+      ),
       enqueuer,
       pending,
       handlers: await loadHandlers(config.handlers),
@@ -218,6 +224,12 @@ async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingC
     secret: config.jwtSecret === undefined ? jwtSecret : undefined,
     apiKey: config.apiKeys.length === 0 ? apiKeys[0] : undefined,
   });
+}
+
+/** Wake-ups for the worker's jobs waiting for their publish turn, on a subscriber connection of their own. */
+function turnSignals({ config, connect }: Process): TurnSignals {
+  const subscriber = connect("turns", { blocking: true, shardedSubscriber: config.redisCluster });
+  return new TurnSignals(subscriber, config.redisCluster);
 }
 
 /** The edge's two subscriber connections (sharded ones in cluster mode) and the bus subscriber over them. */

@@ -12,7 +12,8 @@
   KEYS[2]  pending counter   decremented by ARGV[2]
   KEYS[3]  stall marker      see includes/live-since.lua
   KEYS[4]  active list       the queue's active jobs (BullMQ), for the publish turn
-  KEYS[5]  published zset    the queue's published active jobs, for the publish turn
+  KEYS[5]  published zset    the queue's published active jobs, for the publish turn; also
+                             the channel a job marked published is announced on
   KEYS[6…] per destination, three keys: its interest hash (a user's presence or a topic's
            subscribers; unused for a broadcast), its history stream, its unacked hash
            (a user's; unused otherwise)
@@ -112,5 +113,8 @@ end
 if #broadcasts > 0 then redis.call("PUBLISH", ARGV[4], table.concat(broadcasts, "\n")) end
 local release = tonumber(ARGV[2])
 if release > 0 then redis.call("DECRBY", KEYS[2], release) end
-if string.find(ARGV[10], "m", 1, true) then redis.call("ZADD", KEYS[5], tonumber(ARGV[8]), ARGV[8]) end
+if string.find(ARGV[10], "m", 1, true) then
+  redis.call("ZADD", KEYS[5], tonumber(ARGV[8]), ARGV[8])
+  redis.call("PUBLISH", KEYS[5], ARGV[8]) -- wakes a job waiting for this one (TurnSignals)
+end
 return {unrouted, kept}

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { type Delivery, deliveryChannel, HistoryPolicy, LANES, type Lane, laneOf } from "@herald/protocol";
 import type { Bus, BusHandlers, BusSubscriber, DeliveryBatch, DeliveryOutcome } from "@herald/routing";
 import type { Redis } from "ioredis";
@@ -7,6 +6,7 @@ import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
 import { type DeliverReply, type Destination, type PublishTurn, ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
+import { type TurnSignals, waitForJob } from "./turn-signals.js";
 
 /**
  * Most deliveries one script call routes, and so most lines in one payload an edge takes
@@ -32,9 +32,6 @@ export interface BusKeeping {
 
 const NO_KEEPING: BusKeeping = { history: HistoryPolicy.off(), unacked: { cap: 0, retentionMs: 1 } };
 
-/** Longest a job waiting for its publish turn sleeps between tries (ms): it starts at 1 and doubles. */
-const MAX_TURN_POLL_MS = 4;
-
 /**
  * `Bus` over Redis pub/sub: one Lua call per batch (deliver-n.lua) appends each message's
  * deliveries to their channels' histories, routes each user's and topic's lines to the live
@@ -44,19 +41,24 @@ const MAX_TURN_POLL_MS = 4;
  * each is atomic, not all together, so a connection lost between them can publish part of
  * a batch, and the job's retry repeats that part (as a lost reply could).
  * A batch with a job waits for its turn (see `DeliveryBatch.job`): its first call is sent
- * alone; when refused, a check that carries no deliveries is repeated, a little later each
- * time, until no lower job of the queue is unpublished, and the call is sent again; the rest
- * follow it.
+ * alone; when refused, it waits for the job ahead to be signalled published (`TurnSignals`,
+ * or a short poll without them), asks again with a check that carries no deliveries, and
+ * sends the call again once no lower job of the queue is unpublished; the rest follow it.
  */
 export class RedisBus implements Bus {
   private readonly scripts: ScriptCalls;
   /** The cluster layout's publish (several calls per batch), in place of deliver-n.lua's one. */
   private readonly cluster: ClusterPublisher | undefined;
 
+  /**
+   * `signals`: wake-ups for jobs waiting for their publish turn (a subscriber connection of
+   * the worker's own); without them a waiting job polls every few milliseconds.
+   */
   constructor(
-    keys: Keys,
+    private readonly keys: Keys,
     redis: ScriptedRedis,
     private readonly keeping: BusKeeping = NO_KEEPING,
+    private readonly signals?: TurnSignals,
   ) {
     this.scripts = new ScriptCalls(redis, keys);
     this.cluster = keys.cluster
@@ -68,6 +70,7 @@ export class RedisBus implements Bus {
           destinationsOf: (batch) => splitIntoCalls(batch.deliveries).map((part) => this.destinations(part)),
           maxLines: MAX_DELIVERIES_PER_CALL,
           maxBytes: MAX_BYTES_PER_CALL,
+          signals,
         })
       : undefined;
   }
@@ -91,13 +94,12 @@ export class RedisBus implements Bus {
   ): Promise<DeliveryOutcome> {
     const last = parts.length - 1;
     const turn = (i: number) => ({ queue: job.queue, jobId: job.id, first: i === 0, last: i === last });
+    const signals = this.signals && { turns: this.signals, channel: this.keys.published(job.queue) };
+    await signals?.turns.watch(signals.channel);
     let first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
     while (!first.ok) {
-      // Refused: wait with a check that sends nothing else, then send the deliveries again.
-      for (let waitMs = 1; ; waitMs = Math.min(MAX_TURN_POLL_MS, waitMs * 2)) {
-        await sleep(waitMs);
-        if ((await this.scripts.turnBlocker(job.queue, job.id)) === undefined) break;
-      }
+      // Refused: wait for the job ahead (checks that send nothing else), then send the deliveries again.
+      await waitForJob(first.waitFor, () => this.scripts.turnBlocker(job.queue, job.id), signals);
       first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
     }
     const rest = parts.slice(1).map((part, i) => this.call(batch, part, i + 1 === last, turn(i + 1)));

@@ -1,15 +1,13 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { type Delivery, deliveryChannel, deliveryHead, type Lane, laneOf } from "@herald/protocol";
 import type { DeliveryBatch, DeliveryOutcome } from "@herald/routing";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 import type { Destination, ScriptCalls, SlotReply } from "./script-calls.js";
 import { keySlot } from "./slots.js";
+import { type TurnSignals, waitForJob } from "./turn-signals.js";
 
 /** How long a read of the live nodes is used for routing (ms); a holder it did not know is checked afresh. */
 export const LIVE_NODES_CACHE_MS = 1000;
-/** Longest a job waiting for its publish turn sleeps between tries (ms): it starts at 1 and doubles. */
-const MAX_TURN_POLL_MS = 4;
 
 /** One script call's destinations: of one slot, or of several slots one master serves. */
 interface SlotCall {
@@ -32,6 +30,8 @@ export interface ClusterPublishParts {
   /** Most lines and bytes of one published payload. */
   maxLines: number;
   maxBytes: number;
+  /** Wake-ups for jobs waiting for their publish turn; without them, a short poll. */
+  signals?: TurnSignals | undefined;
 }
 
 /**
@@ -97,10 +97,11 @@ export class ClusterPublisher {
   }
 
   private async waitForTurn(job: { queue: string; id: string }, ahead: readonly number[]): Promise<void> {
-    for (let waitMs = 1; (await this.parts.scripts.turnBlocker(job.queue, job.id, ahead)) !== undefined; ) {
-      await sleep(waitMs);
-      waitMs = Math.min(MAX_TURN_POLL_MS, waitMs * 2);
-    }
+    const { scripts, keys, signals } = this.parts;
+    const watched = signals && { turns: signals, channel: keys.published(job.queue) };
+    await watched?.turns.watch(watched.channel);
+    const ask = () => scripts.turnBlocker(job.queue, job.id, ahead);
+    for (let blocker = await ask(); blocker !== undefined; blocker = await ask()) await waitForJob(blocker, ask, watched);
   }
 
   private async publish(

@@ -25,3 +25,4 @@ export { type Destination, type InterestChange, type ReserveReply, ScriptCalls }
 export { defineScripts, type ScriptedRedis } from "./scripts.js";
 export { RedisShardedBusSubscriber } from "./sharded-subscriber.js";
 export { keySlot } from "./slots.js";
+export { TurnSignals } from "./turn-signals.js";

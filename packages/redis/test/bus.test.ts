@@ -13,6 +13,7 @@ import {
   RedisHistory,
   RedisPresence,
   startLocalRedis,
+  TurnSignals,
 } from "../src/index.js";
 
 /** The worker's side of the bus against a real Redis: routing, packing, pending release. */
@@ -229,5 +230,45 @@ describe("publish turn", () => {
     const order: number[] = [];
     for (const p of payloads) decodeDeliveries(p, (d) => order.push(d.ts));
     expect(order).toEqual([7, 9]);
+  });
+
+  it("signals a job's publish on its queue's channel, waking the job that waits for it", async () => {
+    const signalsConnection = connectRedis(redis.url, { name: "test-turns" });
+    try {
+      const turns = new TurnSignals(signalsConnection, false);
+      const bus = new RedisBus(keys, defineScripts(commands), undefined, turns);
+      const queue = keys.queue("signalled");
+      const channel = keys.published("signalled");
+      await commands.del(`${queue}:active`, channel);
+      await commands.lpush(`${queue}:active`, "3", "4");
+      await commands.set(`${queue}:3:lock`, "worker-a", "PX", 60_000);
+      await turns.watch(channel);
+      payloads.length = 0;
+      const four = bus.deliver({
+        deliveries: [toAlice(4)],
+        priority: "low",
+        release: 0,
+        job: { queue: "signalled", id: "4" },
+      });
+      // Job 4 waits (a signal or, past its poll interval, a check); job 3 publishes and is announced.
+      const announced = turns.until(channel, "3", 60_000);
+      await bus.deliver({
+        deliveries: [toAlice(3)],
+        priority: "low",
+        release: 0,
+        job: { queue: "signalled", id: "3" },
+      });
+      expect(await announced).toBe(true);
+      await four;
+      await expect.poll(() => payloads.length).toBe(2);
+      const order: number[] = [];
+      for (const p of payloads) decodeDeliveries(p, (d) => order.push(d.ts));
+      expect(order).toEqual([3, 4]);
+      // A signal that came before anyone waited for it is remembered.
+      expect(await turns.until(channel, "4", 60_000)).toBe(true);
+      expect(await turns.until(channel, "5", 1)).toBe(false);
+    } finally {
+      await closeRedis(signalsConnection);
+    }
   });
 });
