@@ -54,6 +54,10 @@ const COLUMNS = {
     ["achieved/s", (r) => fmt(r.achieved)],
     ["lost", (r) => fmt(r.lost)],
     ["latency ms p50/p99/p99.9/max", (r) => lat(r.latency)],
+    [
+      "cores: edges / workers / Redis / producer",
+      (r) => (r.cores ? ["edges", "workers", "redis", "producer"].map((k) => r.cores[k]).join(" / ") : ""),
+    ],
   ],
 };
 

@@ -49,7 +49,7 @@ export default async function targeted({
         const opened = await fleet.open({ protocol: sys.protocol, ports: sys.ports, secret: sys.secret }, ids);
         if (opened.opened < users) throw new Error(`only ${opened.opened} of ${users} users connected`);
         await warmUpTargeted(fleet, sys, ids);
-        for (const rate of rates ?? (full ? [10_000, 25_000, 50_000, 100_000] : [10_000, 50_000])) {
+        for (const rate of rates ?? (full ? [10_000, 25_000, 50_000, 100_000] : [10_000, 25_000, 50_000])) {
           let m;
           let before;
           let after;
