@@ -63,7 +63,7 @@ describe("delivery through one edge and one worker", () => {
     answers.forEach((res, r) => {
       expect(res.status).toBe(202);
       expect(res.json.ids).toHaveLength(1 + (r % 3));
-      res.json.ids.forEach((id: string, i: number) => sent.set(id, `r${r}-${i}`));
+      for (const [i, id] of (res.json.ids as string[]).entries()) sent.set(id, `r${r}-${i}`);
     });
     await waitFor(() => c.messages().length === sent.size, `${sent.size} messages`);
     for (const f of c.messages()) expect(f.event).toBe(sent.get(f.id as string));

@@ -101,7 +101,8 @@ export class ClusterPublisher {
     const watched = signals && { turns: signals, channel: keys.published(job.queue) };
     await watched?.turns.watch(watched.channel);
     const ask = () => scripts.turnBlocker(job.queue, job.id, ahead);
-    for (let blocker = await ask(); blocker !== undefined; blocker = await ask()) await waitForJob(blocker, ask, watched);
+    for (let blocker = await ask(); blocker !== undefined; blocker = await ask())
+      await waitForJob(blocker, ask, watched);
   }
 
   private async publish(
