@@ -22,6 +22,24 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        // The end-to-end suites again, each on a private 3-master Redis Cluster in cluster mode.
+        // Left out: the suites that drive one Redis by hand (restart it empty, pause it) and the
+        // cluster-specific ones, which run above.
+        resolve: { conditions: ["source"] },
+        test: {
+          name: "on-cluster",
+          include: [
+            "test/{delivery,ordering,history,priority,retries,cluster,canary,bad-input,fuzz,lifecycle,backpressure}.test.ts",
+          ],
+          env: { HERALD_TEST_REDIS: "cluster" },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: true,
+          maxWorkers: 2,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

@@ -12,6 +12,9 @@ import {
   TestClient,
 } from "@herald/testkit";
 
+/** Whether the suites run against a private cluster (HERALD_TEST_REDIS=cluster): tests that drive one Redis itself skip. */
+export const ON_CLUSTER = process.env.HERALD_TEST_REDIS === "cluster";
+
 export interface GatewayOptions {
   edges?: number;
   workers?: number;
@@ -55,7 +58,7 @@ export class Gateway {
   ) {}
 
   static async start(opts: GatewayOptions = {}): Promise<Gateway> {
-    const clustered = opts.redisCluster ?? (process.env.HERALD_TEST_REDIS === "cluster" ? {} : undefined);
+    const clustered = opts.redisCluster ?? (ON_CLUSTER ? {} : undefined);
     const cluster = clustered ? await startLocalCluster({ masters: 3, replicas: clustered.replicas ?? 0 }) : undefined;
     const redis = cluster ? clusterAsRedis(cluster) : await startLocalRedis();
     const g = new Gateway(redis, {});
