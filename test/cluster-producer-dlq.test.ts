@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { HeraldProducer } from "@herald/producer";
 import { Keys, keySlot, type LocalCluster, waitFor } from "@herald/testkit";
+import { Queue } from "bullmq";
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gateway, msg } from "./support/gateway.js";
@@ -84,6 +85,23 @@ describe("the producer SDK on a Redis Cluster", () => {
     expect(() => new HeraldProducer({ connection, cluster: false })).toThrow(/cluster is false/);
     expect(() => new HeraldProducer({ redisUrl: g.redis.url })).toThrow(/set cluster: true/);
     connection.disconnect();
+  });
+});
+
+describe("a plain BullMQ client on a Redis Cluster", () => {
+  it("adds a job to a priority's queue under the cluster layout's prefix, and the message is delivered", async () => {
+    const c = await g.connect("bullmq-cluster");
+    const seeds = cluster.nodes.map((n) => ({ host: "127.0.0.1", port: n.port }));
+    const connection = new Cluster(seeds);
+    // What a producer in another language does: the queue's name and its prefix, from the docs.
+    expect(keys.queuePrefix("high")).toMatch(new RegExp(`^\\{${g.prefix}\\.q\\.high\\.\\d+\\}$`));
+    const queue = new Queue("high", { connection, prefix: keys.queuePrefix("high") });
+    await queue.add("anything", { messages: [msg({ user: "bullmq-cluster" }, "from-bullmq", { data: { n: 7 } })] });
+    const f = await c.next((f) => f.event === "from-bullmq", "the message");
+    expect(f).toMatchObject({ priority: "high", data: { n: 7 } });
+    await queue.close();
+    connection.disconnect();
+    c.close();
   });
 });
 
