@@ -107,14 +107,14 @@ describe("CoalescingEnqueuer", () => {
     expect(await later).toEqual({ ok: true, ids: ["id-d"] });
   });
 
-  it("refuses, unsent, a call still waiting at its deadline", async () => {
+  it("refuses, unsent, a call that could not be sent well before its deadline", async () => {
     const inner = new ControlledEnqueue();
     let now = 0;
     const c = new CoalescingEnqueuer(inner, () => now);
-    const first = c.enqueue([msg("a")], 100);
-    const late = c.enqueue([msg("b")], 100);
+    const first = c.enqueue([msg("a")], 5000);
+    const late = c.enqueue([msg("b")], 1000);
     const patient = c.enqueue([msg("c")], 5000);
-    now = 101;
+    now = 600; // b has 400 ms left: its caller's own timer may answer before an enqueue returns
     inner.answer();
     await first;
     await expect(late).rejects.toMatchObject({ code: "unavailable" });
@@ -123,5 +123,39 @@ describe("CoalescingEnqueuer", () => {
     inner.answer();
     expect(await patient).toEqual({ ok: true, ids: ["id-c"] });
     expect(c.backlog).toBe(0);
+  });
+
+  it("combines only calls of one and the same priority, in arrival order", async () => {
+    const inner = new ControlledEnqueue();
+    const c = new CoalescingEnqueuer(inner);
+    const at = (event: string, priority: Message["priority"]) => ({ ...msg(event), priority }) as Message;
+    const all = [
+      c.enqueue([at("a", "low")], 5000),
+      c.enqueue([at("b", "low")], 5000),
+      c.enqueue([at("c", "low")], 5000),
+      c.enqueue([at("d", "critical")], 5000),
+      c.enqueue([at("e", "critical"), at("f", "low")], 5000),
+      c.enqueue([at("g", "critical")], 5000),
+    ];
+    for (let i = 0; i < 5; i++) {
+      inner.answer();
+      await turn();
+    }
+    await Promise.all(all);
+    expect(inner.calls.map((x) => x.events)).toEqual([["a"], ["b", "c"], ["d"], ["e", "f"], ["g"]]);
+  });
+
+  it("refuses a call at once while too many messages wait", async () => {
+    const inner = new ControlledEnqueue();
+    const c = new CoalescingEnqueuer(inner);
+    const many = (n: number) => Array.from({ length: n }, (_, i) => msg(`m${i}`));
+    const sending = c.enqueue(many(1), 5000);
+    const waiting = Array.from({ length: 10 }, () => c.enqueue(many(1000), 5000));
+    await expect(c.enqueue(many(1), 5000)).rejects.toMatchObject({ code: "unavailable" });
+    for (let i = 0; i < 11; i++) {
+      inner.answer();
+      await turn();
+    }
+    await Promise.all([sending, ...waiting]);
   });
 });

@@ -6,7 +6,7 @@ import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
 import { type DeliverReply, type Destination, type PublishTurn, ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
-import { type TurnSignals, waitForJob } from "./turn-signals.js";
+import { type TurnSignals, type TurnWatch, waitForJob } from "./turn-signals.js";
 
 /**
  * Most deliveries one script call routes, and so most lines in one payload an edge takes
@@ -94,12 +94,16 @@ export class RedisBus implements Bus {
   ): Promise<DeliveryOutcome> {
     const last = parts.length - 1;
     const turn = (i: number) => ({ queue: job.queue, jobId: job.id, first: i === 0, last: i === last });
-    const signals = this.signals && { turns: this.signals, channel: this.keys.published(job.queue) };
-    await signals?.turns.watch(signals.channel);
+    const channel = this.keys.published(job.queue);
+    void this.signals?.watch(channel);
+    const watch = (): TurnWatch | undefined =>
+      this.signals && { turns: this.signals, channel, since: this.signals.mark() };
+    let signals = watch();
     let first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
     while (!first.ok) {
       // Refused: wait for the job ahead (checks that send nothing else), then send the deliveries again.
       await waitForJob(first.waitFor, () => this.scripts.turnBlocker(job.queue, job.id), signals);
+      signals = watch();
       first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
     }
     const rest = parts.slice(1).map((part, i) => this.call(batch, part, i + 1 === last, turn(i + 1)));

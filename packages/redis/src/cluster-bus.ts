@@ -98,11 +98,16 @@ export class ClusterPublisher {
 
   private async waitForTurn(job: { queue: string; id: string }, ahead: readonly number[]): Promise<void> {
     const { scripts, keys, signals } = this.parts;
-    const watched = signals && { turns: signals, channel: keys.published(job.queue) };
-    await watched?.turns.watch(watched.channel);
+    const channel = keys.published(job.queue);
+    void signals?.watch(channel);
     const ask = () => scripts.turnBlocker(job.queue, job.id, ahead);
-    for (let blocker = await ask(); blocker !== undefined; blocker = await ask())
+    for (;;) {
+      // Signals count from before the check: one received earlier may be of a job since retried.
+      const watched = signals && { turns: signals, channel, since: signals.mark() };
+      const blocker = await ask();
+      if (blocker === undefined) return;
       await waitForJob(blocker, ask, watched);
+    }
   }
 
   private async publish(

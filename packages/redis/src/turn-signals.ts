@@ -12,12 +12,15 @@ const REMEMBERED = 1024;
  * other at every job, and a poll interval at each hand-over bounded the whole queue's rate.
  *
  * A signal is only a wake-up: the waiter asks Redis again before it publishes, and a signal
- * lost (a reconnect) costs a wait up to the poll interval, as before.
+ * lost (a reconnect, a subscription not yet confirmed) costs a wait up to the poll interval.
+ * Publishing never waits for the subscription.
  */
 export class TurnSignals {
   private readonly watching = new Map<string, Promise<void>>();
-  private readonly seen = new Map<string, Set<string>>();
+  /** Per channel, each remembered job id with the number of the signal that announced it. */
+  private readonly seen = new Map<string, Map<string, number>>();
   private readonly waiters = new Map<string, Set<(signalled: boolean) => void>>();
+  private received = 0;
 
   constructor(
     private readonly subscriber: Redis,
@@ -26,21 +29,37 @@ export class TurnSignals {
     subscriber.on(sharded ? "smessage" : "message", (channel: string, id: string) => this.published(channel, id));
   }
 
-  /** Subscribes to a queue's signal channel (once); resolves when Redis confirmed it. */
+  /**
+   * Subscribes to a queue's signal channel, once; publishing does not wait for it. Resolves
+   * when Redis confirmed, or the subscribe failed (then tried again at the next call).
+   */
   watch(channel: string): Promise<void> {
     let watched = this.watching.get(channel);
     if (!watched) {
       const subscribed = this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel);
-      watched = subscribed.then(() => undefined);
-      watched.catch(() => this.watching.delete(channel)); // asked again by the next wait
+      watched = subscribed.then(
+        () => undefined,
+        () => {
+          this.watching.delete(channel);
+        },
+      );
       this.watching.set(channel, watched);
     }
     return watched;
   }
 
-  /** Resolves with true once job `id` is signalled published on `channel`, with false after `timeoutMs`. */
-  until(channel: string, id: string, timeoutMs: number): Promise<boolean> {
-    if (this.seen.get(channel)?.has(id)) return Promise.resolve(true);
+  /** The number of the latest signal received: `until` counts only signals after it. */
+  mark(): number {
+    return this.received;
+  }
+
+  /**
+   * Resolves with true once job `id` is signalled published on `channel` by a signal received
+   * after `since` (from `mark`, taken before the call that was refused), with false after
+   * `timeoutMs`. An older signal does not count: the job may have been retried since.
+   */
+  until(channel: string, id: string, since: number, timeoutMs: number): Promise<boolean> {
+    if ((this.seen.get(channel)?.get(id) ?? 0) > since) return Promise.resolve(true);
     const key = `${channel}\n${id}`;
     return new Promise((resolve) => {
       let wakes = this.waiters.get(key);
@@ -63,33 +82,40 @@ export class TurnSignals {
   private published(channel: string, id: string): void {
     let ids = this.seen.get(channel);
     if (!ids) {
-      ids = new Set();
+      ids = new Map();
       this.seen.set(channel, ids);
     }
-    ids.add(id);
-    if (ids.size > REMEMBERED) ids.delete(ids.values().next().value as string);
+    ids.delete(id); // re-inserted last: the oldest are dropped first
+    ids.set(id, ++this.received);
+    if (ids.size > REMEMBERED) ids.delete(ids.keys().next().value as string);
     const wakes = this.waiters.get(`${channel}\n${id}`);
     if (wakes) for (const wake of [...wakes]) wake(true);
   }
 }
 
+/** A queue's signals as a waiting job uses them: the channel, and the mark taken before its refused call. */
+export interface TurnWatch {
+  turns: TurnSignals;
+  channel: string;
+  since: number;
+}
+
 /**
  * Waits for job `blocker` to publish: until it is signalled published (with `signals`), or
- * until `ask`, asked each time a while has passed (a little longer each time), finds no job
- * to wait for. Either way the caller checks its turn again before it publishes: a job may
- * wait for several.
+ * until `ask`, asked each time a while has passed (a little longer each time, at most 8 ms),
+ * finds no job to wait for. Either way the caller checks its turn again before it publishes:
+ * a job may wait for several.
  */
 export async function waitForJob(
   blocker: string,
   ask: () => Promise<string | undefined>,
-  signals: { turns: TurnSignals; channel: string } | undefined,
+  signals: TurnWatch | undefined,
 ): Promise<void> {
-  // Without signals, a short poll; with them, the poll only covers a lost signal or a dead blocker.
-  let waitMs = signals ? 4 : 1;
-  const maxMs = signals ? 32 : 4;
+  let waitMs = signals ? 2 : 1;
+  const maxMs = signals ? 8 : 4;
   for (let waiting: string | undefined = blocker; waiting !== undefined; waiting = await ask()) {
     if (signals) {
-      if (await signals.turns.until(signals.channel, waiting, waitMs)) return;
+      if (await signals.turns.until(signals.channel, waiting, signals.since, waitMs)) return;
     } else await sleep(waitMs);
     waitMs = Math.min(maxMs, waitMs * 2);
   }

@@ -251,7 +251,7 @@ describe("publish turn", () => {
         job: { queue: "signalled", id: "4" },
       });
       // Job 4 waits (a signal or, past its poll interval, a check); job 3 publishes and is announced.
-      const announced = turns.until(channel, "3", 60_000);
+      const announced = turns.until(channel, "3", turns.mark(), 60_000);
       await bus.deliver({
         deliveries: [toAlice(3)],
         priority: "low",
@@ -265,8 +265,10 @@ describe("publish turn", () => {
       for (const p of payloads) decodeDeliveries(p, (d) => order.push(d.ts));
       expect(order).toEqual([3, 4]);
       // A signal that came before anyone waited for it is remembered.
-      expect(await turns.until(channel, "4", 60_000)).toBe(true);
-      expect(await turns.until(channel, "5", 1)).toBe(false);
+      expect(await turns.until(channel, "4", 0, 60_000)).toBe(true);
+      expect(await turns.until(channel, "5", 0, 1)).toBe(false);
+      // ...but not once a later check found the job unpublished again (a job retried under its id).
+      expect(await turns.until(channel, "4", turns.mark(), 1)).toBe(false);
     } finally {
       await closeRedis(signalsConnection);
     }
