@@ -1,7 +1,7 @@
 import { closeRedis, connectRedis } from "@herald/redis";
 import { type HeraldProcess, type TestClient, waitFor } from "@herald/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { Gateway, msg } from "./support/gateway.js";
+import { Gateway, msg, ON_CLUSTER } from "./support/gateway.js";
 
 /**
  * An edge that stops reading (here: SIGSTOP, as a GC pause or a starved CPU would, only
@@ -94,10 +94,15 @@ describe("backpressure from edges to workers", () => {
     expect(r.received).toBe(MESSAGES);
   }, 120_000);
 
-  it("without it, Redis drops the stopped edge's subscriber and deliveries are lost (the test above can fail)", async () => {
-    const r = await floodStoppedEdge("0");
-    expect(r.paused).toBe(0);
-    expect(r.reconnects).toBeGreaterThan(0);
-    expect(r.received).toBeLessThan(MESSAGES);
-  }, 120_000);
+  // On a cluster the flood spreads over three masters' buffers for the edge, each under the limit.
+  it.skipIf(ON_CLUSTER)(
+    "without it, Redis drops the stopped edge's subscriber and deliveries are lost (the test above can fail)",
+    async () => {
+      const r = await floodStoppedEdge("0");
+      expect(r.paused).toBe(0);
+      expect(r.reconnects).toBeGreaterThan(0);
+      expect(r.received).toBeLessThan(MESSAGES);
+    },
+    120_000,
+  );
 });
