@@ -112,7 +112,12 @@ describe("since replay", () => {
   });
 
   it("replays broadcasts after since when the client asks as its socket opens, before welcome", async () => {
+    // An observer on the same edge: once it has the third broadcast, none is still on its way to
+    // that edge, so what the new connection gets can only come from the replay or the live stream.
+    const observer = await g.connect("observer", {}, 1);
     const ids = await stream({ broadcast: true }, 3);
+    await waitFor(() => messageIds(observer, "broadcast").includes(ids[2] as string), "the broadcasts on the edge");
+    observer.close();
     // A connection receives broadcasts live from welcome on: `since` for broadcast goes early.
     const ws = new WebSocket(`ws://127.0.0.1:${g.edges[1]?.port}/v1/ws?token=${await g.token("caster")}`);
     const frames: Frame[] = [];
