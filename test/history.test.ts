@@ -131,6 +131,19 @@ describe("since replay", () => {
     ws.close();
   });
 
+  it("replays broadcasts after ?broadcastSince= under a live broadcast stream, with no gap and no duplicate", async () => {
+    const before = await stream({ broadcast: true }, 3);
+    let c: TestClient | undefined;
+    // The client connects while broadcasts keep coming: some are in the replay, the rest live.
+    const during = await stream({ broadcast: true }, 12, async (sent) => {
+      if (sent === 4) c = await g.connect("caster2", {}, 1, `&broadcastSince=${before[0]}`);
+    });
+    const client = c as TestClient;
+    await waitFor(() => messageIds(client, "broadcast").includes(during[11] as string), "the last live broadcast");
+    expect(messageIds(client, "broadcast")).toEqual([...before.slice(1), ...during]);
+    client.close();
+  });
+
   it("keeps nothing for a channel whose rule is 0: since answers history_gap", async () => {
     const client = await g.connect("q", { channels: ["quiet:*"] });
     client.send({ type: "subscribe", channel: "quiet:1" });

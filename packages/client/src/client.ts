@@ -194,7 +194,12 @@ export class HeraldClient {
   /** The URL with the token and, when resuming, `since` for the user's channel. */
   private withQuery(url: string, token: string): string {
     const since = this.userSince();
-    const query = `token=${encodeURIComponent(token)}${since ? `&since=${encodeURIComponent(since)}` : ""}`;
+    // On the URL, not in a frame after open: answered with welcome, so no live broadcast can
+    // come ahead of the replay of those missed.
+    const broadcast = this.last.get("broadcast");
+    const query =
+      `token=${encodeURIComponent(token)}${since ? `&since=${encodeURIComponent(since)}` : ""}` +
+      (broadcast ? `&broadcastSince=${encodeURIComponent(broadcast)}` : "");
     return `${url}${url.includes("?") ? "&" : "?"}${query}`;
   }
 
@@ -212,12 +217,6 @@ export class HeraldClient {
   private attach(socket: SocketLike): void {
     this.socket = socket;
     socket.onmessage = (ev) => this.onFrame(ev.data);
-    // Sent before welcome, the edge answers it in the same step as welcome: no live broadcast can
-    // come ahead of the replay of those missed.
-    socket.onopen = () => {
-      const since = this.last.get("broadcast");
-      if (since) socket.send(JSON.stringify({ type: "subscribe", channel: "broadcast", since }));
-    };
     socket.onclose = (ev) => {
       if (this.socket === socket) this.closedSocket(ev.code, ev.reason);
     };

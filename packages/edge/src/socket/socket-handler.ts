@@ -29,6 +29,7 @@ export function socketHandler(deps: SocketHandlerDeps) {
       {
         token: upgradeToken(req.getQuery("token") ?? "", req.getHeader("authorization")),
         since: req.getQuery("since") ?? "",
+        broadcastSince: req.getQuery("broadcastSince") ?? "",
         now: Date.now(),
       },
       { refusing: deps.refusing(), verifier: deps.verifier, pool: deps.pool, frameBurst: deps.options.frameBurst },

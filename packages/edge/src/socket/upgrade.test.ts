@@ -17,7 +17,7 @@ const verifier = new TokenVerifier({ secrets: [{ secret: SECRET }], clockToleran
 function deps(refusing?: "draining" | "not_ready", limits = { maxConnections: 2, maxConnectionsPerUser: 1 }) {
   return { refusing, verifier, pool: new ConnectionPool<ClientSocket>(limits), frameBurst: 10 };
 }
-const req = (t: string, since = "") => ({ token: t, since, now: 1000 });
+const req = (t: string, since = "", broadcastSince = "") => ({ token: t, since, broadcastSince, now: 1000 });
 
 describe("decideUpgrade", () => {
   it("refuses a draining or not-ready node before looking at the token", () => {
@@ -58,6 +58,15 @@ describe("decideUpgrade", () => {
       resumeFrom: "0000000000000",
       identity: { userId: "ann", channels: ["room:*"] },
     });
+  });
+
+  it("takes broadcastSince as a subscribe frame answered with welcome", () => {
+    const r = decideUpgrade(req(token({ sub: "ann" }), "", "0000000000001"), deps());
+    expect(r.ok && r.conn.early?.map((f) => JSON.parse(f as string))).toEqual([
+      { type: "subscribe", channel: "broadcast", since: "0000000000001" },
+    ]);
+    const none = decideUpgrade(req(token({ sub: "bob" })), deps());
+    expect(none.ok && none.conn.early).toBeUndefined();
   });
 
   it("takes the token from the query, else from a Bearer header", () => {

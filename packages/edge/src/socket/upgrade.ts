@@ -19,6 +19,8 @@ export interface UpgradeRequest {
   token: string;
   /** The `since` query parameter ("" when absent). */
   since: string;
+  /** The `broadcastSince` query parameter ("" when absent). */
+  broadcastSince: string;
   now: number;
 }
 
@@ -60,6 +62,10 @@ export function decideUpgrade(
   }
   const conn = newConnection<ClientSocket>(randomUUID(), verdict.identity, req.now, deps.frameBurst);
   if (req.since) conn.resumeFrom = req.since;
+  // Taken as the subscribe frame a client sends right after the socket opens, but one that
+  // cannot arrive after welcome: it is answered with welcome, before any live broadcast.
+  if (req.broadcastSince)
+    conn.early = [JSON.stringify({ type: "subscribe", channel: "broadcast", since: req.broadcastSince })];
   return { ok: true, conn };
 }
 
