@@ -1,9 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { HeraldProducer } from "@herald/producer";
 import { Keys, keySlot, type LocalCluster, waitFor } from "@herald/testkit";
 import { Queue } from "bullmq";
@@ -15,8 +12,6 @@ import { Gateway, msg } from "./support/gateway.js";
  * The Node producer SDK and `herald dlq` against a gateway in cluster mode (HERALD_REDIS_CLUSTER=1,
  * three masters): what they write must be where the cluster layout puts it, or no worker reads it.
  */
-const run = promisify(execFile);
-const cli = fileURLToPath(new URL("../packages/cli/bin/herald.js", import.meta.url));
 const handlers = new URL("./fixtures/handlers.mjs", import.meta.url).pathname;
 const flag = join(mkdtempSync(join(tmpdir(), "herald-flag-")), "fixed");
 
@@ -38,7 +33,6 @@ beforeAll(async () => {
 });
 afterAll(() => g?.stop());
 
-const herald = (...args: string[]) => run(process.execPath, [cli, ...args], { env: { ...process.env, ...g.env } });
 const masterPort = async (slot: number) => (await cluster.masterOf(slot)).port;
 
 describe("the producer SDK on a Redis Cluster", () => {
@@ -112,12 +106,7 @@ describe("herald dlq on a Redis Cluster", () => {
     const sent = await g.post(msg({ user }, "broken", { data: { n: 1 }, priority: "high" }));
     expect(sent.status).toBe(202);
     const listed = await waitFor(async () => {
-      const { stdout } = await herald("dlq", "list");
-      const entries = stdout
-        .trim()
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
+      const entries = await g.deadLetters();
       return entries.length === 1 ? entries : undefined;
     }, "the dead letter");
     const [entry] = listed;
@@ -125,11 +114,11 @@ describe("herald dlq on a Redis Cluster", () => {
     expect(c.messages()).toHaveLength(0);
 
     writeFileSync(flag, "ok"); // the downstream is fixed
-    const { stderr } = await herald("dlq", "retry", entry.entryId);
+    const { stderr } = await g.cli("dlq", "retry", entry.entryId);
     expect(stderr).toMatch(/re-drove 1 message/);
     const f = await c.next((f) => f.event === "broken", "the re-driven message");
     expect(f).toMatchObject({ id: sent.json.ids[0], data: { n: 1 }, priority: "high" });
-    const { stdout } = await herald("dlq", "list");
+    const { stdout } = await g.cli("dlq", "list");
     expect(stdout.trim()).toBe("");
     c.close();
   });

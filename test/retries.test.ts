@@ -1,15 +1,10 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { waitFor } from "@herald/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gateway, msg } from "./support/gateway.js";
 
-const run = promisify(execFile);
-const cli = fileURLToPath(new URL("../packages/cli/bin/herald.js", import.meta.url));
 const handlers = new URL("./fixtures/handlers.mjs", import.meta.url).pathname;
 const flag = join(mkdtempSync(join(tmpdir(), "herald-flag-")), "fixed");
 
@@ -26,8 +21,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => g?.stop());
-
-const herald = (...args: string[]) => run(process.execPath, [cli, ...args], { env: { ...process.env, ...g.env } });
 
 describe("handlers, retries and dead letters", () => {
   it("retries a failing handler with back-off until it succeeds", async () => {
@@ -55,12 +48,7 @@ describe("handlers, retries and dead letters", () => {
     });
     expect(sent.status).toBe(202);
     const listed = await waitFor(async () => {
-      const { stdout } = await herald("dlq", "list");
-      const entries = stdout
-        .trim()
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
+      const entries = await g.deadLetters();
       return entries.length === 2 ? entries : undefined;
     }, "two dead letters");
     const broken = listed.find((e) => e.message.event === "broken");
@@ -69,11 +57,10 @@ describe("handlers, retries and dead letters", () => {
     expect(c.messages()).toHaveLength(0);
 
     writeFileSync(flag, "ok"); // the downstream is fixed
-    await herald("dlq", "retry", broken.entryId);
+    await g.cli("dlq", "retry", broken.entryId);
     const f = await c.next((f) => f.event === "broken", "re-driven message");
     expect(f).toMatchObject({ id: sent.json.ids[0], data: { n: 1 } });
-    const { stdout } = await herald("dlq", "list");
-    expect(stdout.trim().split("\n").filter(Boolean)).toHaveLength(1);
+    expect(await g.deadLetters()).toHaveLength(1);
     expect(await g.metric(g.workers[0]!, "herald_worker_messages_total", { outcome: "dead" })).toBe(2);
     c.close();
   });

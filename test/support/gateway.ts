@@ -1,4 +1,7 @@
+import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { HeraldProducer, type ProducerOptions } from "@herald/producer";
 import type { MessageInput } from "@herald/protocol";
 import {
@@ -14,6 +17,9 @@ import {
 
 /** Whether the suites run against a private cluster (HERALD_TEST_REDIS=cluster): tests that drive one Redis itself skip. */
 export const ON_CLUSTER = process.env.HERALD_TEST_REDIS === "cluster";
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL("../../packages/cli/bin/herald.js", import.meta.url));
 
 export interface GatewayOptions {
   edges?: number;
@@ -109,6 +115,21 @@ export class Gateway {
 
   async connect(user: string, claims: Record<string, unknown> = {}, edge = 0, query = ""): Promise<TestClient> {
     return TestClient.connect((this.edges[edge] as HeraldProcess).port, await this.token(user, claims), query);
+  }
+
+  /** Runs the herald CLI (`dlq list`, …) with the gateway's environment. */
+  cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return run(process.execPath, [CLI, ...args], { env: { ...process.env, ...this.env } });
+  }
+
+  /** The dead letters, as `herald dlq list` prints them (one JSON object a line). */
+  async deadLetters(): Promise<any[]> {
+    const { stdout } = await this.cli("dlq", "list");
+    return stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   }
 
   /** POST /v1/messages; `body` is sent as is when a string. */

@@ -61,7 +61,7 @@ export class CoalescingEnqueuer {
     });
   }
 
-  /** Calls waiting to be sent (for tests and the drain). */
+  /** Calls waiting to be sent (for tests). */
   get backlog(): number {
     return this.waiting.length;
   }

@@ -6,7 +6,7 @@ import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
 import { type DeliverReply, type Destination, type PublishTurn, ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
-import { type TurnSignals, type TurnWatch, waitForJob } from "./turn-signals.js";
+import { type TurnSignals, waitForJob } from "./turn-signals.js";
 
 /**
  * Most deliveries one script call routes, and so most lines in one payload an edge takes
@@ -95,15 +95,12 @@ export class RedisBus implements Bus {
     const last = parts.length - 1;
     const turn = (i: number) => ({ queue: job.queue, jobId: job.id, first: i === 0, last: i === last });
     const channel = this.keys.published(job.queue);
-    void this.signals?.watch(channel);
-    const watch = (): TurnWatch | undefined =>
-      this.signals && { turns: this.signals, channel, since: this.signals.mark() };
-    let signals = watch();
+    let signals = this.signals?.follow(channel);
     let first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
     while (!first.ok) {
       // Refused: wait for the job ahead (checks that send nothing else), then send the deliveries again.
       await waitForJob(first.waitFor, () => this.scripts.turnBlocker(job.queue, job.id), signals);
-      signals = watch();
+      signals = this.signals?.follow(channel);
       first = await this.call(batch, parts[0] ?? [], last === 0, turn(0));
     }
     const rest = parts.slice(1).map((part, i) => this.call(batch, part, i + 1 === last, turn(i + 1)));

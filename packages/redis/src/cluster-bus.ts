@@ -99,11 +99,10 @@ export class ClusterPublisher {
   private async waitForTurn(job: { queue: string; id: string }, ahead: readonly number[]): Promise<void> {
     const { scripts, keys, signals } = this.parts;
     const channel = keys.published(job.queue);
-    void signals?.watch(channel);
     const ask = () => scripts.turnBlocker(job.queue, job.id, ahead);
     for (;;) {
       // Signals count from before the check: one received earlier may be of a job since retried.
-      const watched = signals && { turns: signals, channel, since: signals.mark() };
+      const watched = signals?.follow(channel);
       const blocker = await ask();
       if (blocker === undefined) return;
       await waitForJob(blocker, ask, watched);

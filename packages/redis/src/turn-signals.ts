@@ -48,6 +48,16 @@ export class TurnSignals {
     return watched;
   }
 
+  /**
+   * What a job about to ask for its turn waits with: the queue's channel (subscribed to in the
+   * background) and the mark to count signals from. Take it anew before each check or call
+   * that may be refused.
+   */
+  follow(channel: string): TurnWatch {
+    void this.watch(channel);
+    return { turns: this, channel, since: this.mark() };
+  }
+
   /** The number of the latest signal received: `until` counts only signals after it. */
   mark(): number {
     return this.received;

@@ -207,13 +207,18 @@ describe("history", () => {
   });
 });
 
+/** A queue whose active jobs are `ids`, none published yet, and only `locked` locked by a live worker. */
+async function activeJobs(queueName: string, ids: string[], locked: string): Promise<void> {
+  const queue = keys.queue(queueName);
+  await commands.del(`${queue}:active`, keys.published(queueName));
+  await commands.lpush(`${queue}:active`, ...ids);
+  await commands.set(`${queue}:${locked}:lock`, "worker-a", "PX", 60_000);
+}
+
 describe("publish turn", () => {
   it("holds a job's publish until every lower active job of its queue, locked by a live worker, has published", async () => {
     const bus = new RedisBus(keys, defineScripts(commands));
-    const queue = keys.queue("turns");
-    await commands.del(`${queue}:active`, keys.published("turns"));
-    await commands.lpush(`${queue}:active`, "7", "8", "9");
-    await commands.set(`${queue}:7:lock`, "worker-a", "PX", 60_000);
+    await activeJobs("turns", ["7", "8", "9"], "7");
     // Job 9's worker finished first; job 8's worker died (no lock): only job 7 is waited for.
     payloads.length = 0;
     const nine = bus.deliver({
@@ -237,11 +242,8 @@ describe("publish turn", () => {
     try {
       const turns = new TurnSignals(signalsConnection, false);
       const bus = new RedisBus(keys, defineScripts(commands), undefined, turns);
-      const queue = keys.queue("signalled");
       const channel = keys.published("signalled");
-      await commands.del(`${queue}:active`, channel);
-      await commands.lpush(`${queue}:active`, "3", "4");
-      await commands.set(`${queue}:3:lock`, "worker-a", "PX", 60_000);
+      await activeJobs("signalled", ["3", "4"], "3");
       await turns.watch(channel);
       payloads.length = 0;
       const four = bus.deliver({
