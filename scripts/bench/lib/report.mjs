@@ -50,6 +50,7 @@ const COLUMNS = {
   ],
   cluster: [
     ["nodes", (r) => `${r.edges} edge + ${r.workers} worker`],
+    ["Redis", (r) => r.redis ?? "standalone"],
     ["offered/s", (r) => fmt(r.offered)],
     ["achieved/s", (r) => fmt(r.achieved)],
     ["lost", (r) => fmt(r.lost)],
@@ -58,6 +59,7 @@ const COLUMNS = {
       "cores: edges / workers / Redis / producer",
       (r) => (r.cores ? ["edges", "workers", "redis", "producer"].map((k) => r.cores[k]).join(" / ") : ""),
     ],
+    ["Redis CPU µs/msg per server", (r) => r.redisUsPerMessage?.join(" + ") ?? ""],
   ],
 };
 
@@ -76,7 +78,11 @@ const BAR = {
   targeted: (r) => [`${r.system} · ${r.users} users · ${r.offered}/s`, r.achieved, "achieved msgs/s"],
   priority: (r) => [`critical p99 behind ${r.backlog} low`, r.critical?.p99, "ms"],
   connections: (r) => [`${r.system} · ${r.connections}`, r.rssBytesPerConnection, "RSS bytes per idle connection"],
-  cluster: (r) => [`${r.edges}+${r.workers} · ${r.offered}/s`, r.achieved, "achieved msgs/s"],
+  cluster: (r) => [
+    `${r.edges}+${r.workers}${r.redis === "3-master cluster" ? " · Redis Cluster" : ""} · ${r.offered}/s`,
+    r.achieved,
+    "achieved msgs/s",
+  ],
   reconnect: (r) => [
     `${r.system} · ${r.clients} clients · ${r.missed} missed`,
     r.completeMs?.p100,

@@ -3,7 +3,7 @@
 // broadcast/targeted resolve with how many messages the system accepted.
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { startLocalRedis } from "@herald/redis";
+import { startLocalCluster, startLocalRedis } from "@herald/redis";
 import { startHerald } from "@herald/testkit";
 import { once } from "./fleet.mjs";
 
@@ -86,7 +86,8 @@ export const SYSTEMS = {
   /**
    * Herald: a private redis-server, `edges` edges and `workers` workers (the real CLI), and a
    * producer process using the SDK (`via: "sdk"`) or the HTTP API (`via: "http"`); `label`
-   * is added to its name.
+   * is added to its name. `redisCluster`: a private 3-master Redis Cluster instead, and every
+   * process (the producer's SDK too) in cluster mode.
    */
   async herald({
     edges = 1,
@@ -98,9 +99,10 @@ export const SYSTEMS = {
     nodeArgs = [],
     edgeNodeArgs = [],
     label,
+    redisCluster = false,
   } = {}) {
-    const redis = await startLocalRedis();
-    const base = heraldEnv(redis, env);
+    const redis = redisCluster ? await startLocalCluster({ masters: 3, dieWithParent: true }) : await startLocalRedis();
+    const base = heraldEnv(redis, redisCluster ? { HERALD_REDIS_CLUSTER: "1", ...env } : env);
     const procs = await Promise.all([
       ...Array.from({ length: edges }, (_, i) =>
         startHerald("edge", { ...base, HERALD_NODE_ID: `edge-${i}` }, { nodeArgs: edgeNodeArgs }),
@@ -110,7 +112,7 @@ export const SYSTEMS = {
       ),
     ]);
     const edgeProcs = procs.slice(0, edges);
-    const name = `Herald ${edges}+${workers} (${via === "sdk" ? "SDK" : "HTTP"}${batch === 1 ? ", 1 message a job" : ""}${label ? `, ${label}` : ""})`;
+    const name = `Herald ${edges}+${workers} (${via === "sdk" ? "SDK" : "HTTP"}${batch === 1 ? ", 1 message a job" : ""}${redisCluster ? ", 3-master Redis Cluster" : ""}${label ? `, ${label}` : ""})`;
     const sys = await heraldSystem({
       name,
       base,
@@ -219,6 +221,8 @@ async function heraldSystem({
     pids: edgePids,
     workerPids,
     redisPid: redis.pid,
+    /** Every Redis server's pid: one standalone, or each master of a cluster. */
+    redisPids: redis.nodes ? redis.nodes.map((n) => n.pid) : [redis.pid],
     env: producerEnv,
     producerPid: producer.pid,
     broadcast: (o) => run({ ...o, target: "topic" }),

@@ -62,6 +62,7 @@ process.on("message", async (m) => {
   if (m.via === "sdk") {
     producer = new HeraldProducer({
       redisUrl: REDIS_URL,
+      cluster: process.env.HERALD_REDIS_CLUSTER === "1",
       prefix: HERALD_PREFIX,
       ...(m.batch ? { maxBatch: m.batch } : {}), // the SDK's default unless a scenario sets it
       capacity: Number(process.env.HERALD_QUEUE_CAPACITY ?? 10_000),
