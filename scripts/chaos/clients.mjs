@@ -12,6 +12,8 @@ export class ChaosClient {
   /** When `welcome` arrived, each time, and when the connection dropped after one. */
   opens = [];
   closes = [];
+  /** The edge port of each connection in `opens`. */
+  openPorts = [];
   /** When a `history_gap` arrived: what was sent before it may be missing for good. */
   gaps = [];
   /** The last message id received: the `since` of the next connection. */
@@ -49,6 +51,7 @@ export class ChaosClient {
       if (frame.type === "welcome") {
         this.connected = true;
         this.opens.push(this.clock());
+        this.openPorts.push(port);
       }
       if (frame.type === "error" && frame.code === "history_gap") this.gaps.push(this.clock());
       if (frame.type !== "message") return;

@@ -86,7 +86,8 @@ export async function startHerald(
     if (role === "all" && !bound) await waitForLog((l) => l.msg === "worker running", "worker running");
   } catch (err) {
     child.kill("SIGKILL"); // a start that failed leaves nothing running
-    throw err;
+    const last = logs.slice(-10).map((l) => JSON.stringify(l));
+    throw new Error(`${(err as Error).message}${last.length ? `\nits last log lines:\n${last.join("\n")}` : ""}`);
   }
 
   return {
