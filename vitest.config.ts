@@ -30,7 +30,7 @@ export default defineConfig({
         test: {
           name: "on-cluster",
           include: [
-            "test/{delivery,ordering,history,priority,retries,cluster,canary,bad-input,fuzz,lifecycle,backpressure}.test.ts",
+            "test/{delivery,ordering,history,priority,retries,cluster,canary,bad-input,fuzz,lifecycle,backpressure,missed-while-resubscribing}.test.ts",
           ],
           env: { HERALD_TEST_REDIS: "cluster" },
           testTimeout: 60_000,

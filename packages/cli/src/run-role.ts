@@ -163,7 +163,7 @@ async function runWorker(proc: Process, commands: ScriptedRedis, pending: Pendin
 
 async function runEdge(proc: Process, commands: ScriptedRedis, pending: PendingCount): Promise<void> {
   const { config, keys, log } = proc;
-  const { subscribers, bus } = busSubscriber(proc);
+  const { subscribers, bus } = busSubscriber(proc, commands);
   const jwtSecret = config.jwtSecret ?? generateSecret();
   const apiKeys = config.apiKeys.length ? config.apiKeys : [generateSecret()];
   const enqueuer = new Enqueuer({ redis: commands, keys, pending }, enqueuerOptions(config));
@@ -233,7 +233,7 @@ function turnSignals({ config, connect }: Process): TurnSignals {
 }
 
 /** The edge's two subscriber connections (sharded ones in cluster mode) and the bus subscriber over them. */
-function busSubscriber({ config, keys, connect }: Process) {
+function busSubscriber({ config, keys, connect }: Process, commands: ScriptedRedis) {
   // Subscribers never give up a command: a subscribe waits for Redis, however long it is away.
   const sub = { blocking: true, shardedSubscriber: config.redisCluster };
   const subscribers = {
@@ -241,7 +241,7 @@ function busSubscriber({ config, keys, connect }: Process) {
     bulk: connect(keys.subscriberName(config.nodeId, "bulk"), sub),
   };
   const Subscriber = config.redisCluster ? RedisShardedBusSubscriber : RedisBusSubscriber;
-  return { subscribers, bus: new Subscriber(keys, subscribers, config.nodeId) };
+  return { subscribers, bus: new Subscriber(keys, subscribers, config.nodeId, commands) };
 }
 
 /** An edge's /metrics, /healthz and /readyz on a port of their own, besides its public port. */

@@ -11,8 +11,8 @@ export interface DeliverySink {
    * bulk ones (a socket's deliveries from all the payloads in a slice go in one write).
    */
   onBatchEnd(): void;
-  /** A lane's subscription came back after dropping: what was published meanwhile is lost. */
-  onResubscribed(lane: Lane): void;
+  /** A lane's subscription came back after dropping; `handedOver` payloads kept meanwhile were delivered (undefined: not readable). */
+  onResubscribed(lane: Lane, handedOver: number | undefined): void;
   /** Lines that could not be decoded (a worker and an edge of different versions). */
   onMalformed(lines: number): void;
 }
@@ -53,7 +53,7 @@ export class BusIntake {
   start(): Promise<void> {
     const handlers: BusHandlers = {
       onPayload: (lane, payload) => this.take(lane, payload),
-      onResubscribed: (lane) => this.sink.onResubscribed(lane),
+      onResubscribed: (lane, handedOver) => this.sink.onResubscribed(lane, handedOver),
     };
     return this.bus.start(handlers);
   }

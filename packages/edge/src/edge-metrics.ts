@@ -110,7 +110,7 @@ export class EdgeBusMetrics {
     });
     this.reconnects = new Counter({
       name: "herald_bus_reconnects_total",
-      help: "Times a bus subscriber connection came back after dropping; deliveries published meanwhile were lost",
+      help: "Times a bus subscriber connection came back after dropping; what was published to this edge meanwhile was kept and delivered then",
       labelNames: ["lane"],
       registers,
     });

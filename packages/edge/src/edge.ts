@@ -145,9 +145,11 @@ function intakeFor(bus: BusSubscriber, hub: LocalHub, canary: Canary | undefined
       if (!canary?.take(d)) hub.deliver(d);
     },
     onBatchEnd: () => hub.flush(),
-    onResubscribed: (lane) => {
+    onResubscribed: (lane, handedOver) => {
       metrics.bus.reconnects.inc({ lane });
-      log.warn({ lane }, "bus subscriber reconnected: deliveries published while it was down were lost");
+      if (handedOver === undefined) {
+        log.warn({ lane }, "bus subscriber reconnected; what was kept for it meanwhile could not be read yet");
+      } else log.info({ lane, handedOver }, "bus subscriber reconnected: payloads kept for it meanwhile delivered");
     },
     onMalformed: (lines) => metrics.bus.malformed.inc(lines),
   });

@@ -2,7 +2,8 @@
   Publishes one batch of deliveries: each destination's deliveries are appended to its
   channel's history and sent to the live nodes that hold that user or topic, one PUBLISH per node; broadcasts go to the broadcast channel. History,
   routing and publishing are one atomic step: a node registered before this runs gets the
-  batch live, and one that registers after finds it in history. Critical deliveries to a
+  batch live (or, when its subscription is down for a moment, kept for it: see
+  includes/keep-missed.lua), and one that registers after finds it in history. Critical deliveries to a
   user are also kept until acknowledged. Releases the batch's pending count.
 
   With a publish turn (ARGV[10] holds "c"), nothing happens while a lower job of the queue
@@ -49,6 +50,7 @@
 --- @include "now-ms"
 --- @include "live-since"
 --- @include "publish-turn"
+--- @include "keep-missed"
 if string.find(ARGV[10], "c", 1, true) then
   local blocker = blockedBy(KEYS[4], KEYS[5], ARGV[9], ARGV[8])
   if blocker ~= nil then return {-1, blocker} end
@@ -108,7 +110,7 @@ while at <= #ARGV do
   k = k + 3
 end
 for _, node in ipairs(order) do
-  redis.call("PUBLISH", ARGV[3] .. node, table.concat(perNode[node], "\n"))
+  publishOrKeep("PUBLISH", ARGV[3] .. node, table.concat(perNode[node], "\n"))
 end
 if #broadcasts > 0 then redis.call("PUBLISH", ARGV[4], table.concat(broadcasts, "\n")) end
 local release = tonumber(ARGV[2])

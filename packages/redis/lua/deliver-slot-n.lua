@@ -2,8 +2,9 @@
   Cluster layout: the part of a publish that belongs to one master (or one slot). Appends
   each destination's deliveries to its channel's history (and a user's critical ones to its
   unacked hash), reads the nodes that hold it, and publishes to the live ones, in one atomic
-  step as deliver-n.lua does: a node registered before this runs gets the deliveries live,
-  and one that registers after finds them in history.
+  step as deliver-n.lua does: a node registered before this runs gets the deliveries live
+  (or kept for it while its subscription is down: includes/keep-missed.lua; the list shares
+  the channel's slot), and one that registers after finds them in history.
 
   A node's deliveries go on one of its channels that this master serves (an edge subscribes
   to one channel per range of slots, so that every master serves some): the caller passes,
@@ -38,6 +39,7 @@
   0; then the number of holders not published to, and their ids.
 ]]
 --- @include "now-ms"
+--- @include "keep-missed"
 local nk = tonumber(ARGV[1])
 local K = KEYS
 if nk > 0 then
@@ -102,7 +104,7 @@ while at <= #ARGV do
   k = k + 3
 end
 for _, node in ipairs(order) do
-  redis.call("SPUBLISH", channelOf[node], table.concat(perNode[node], "\n"))
+  publishOrKeep("SPUBLISH", channelOf[node], table.concat(perNode[node], "\n"))
 end
 if #broadcasts > 0 then redis.call("SPUBLISH", broadcastChannel, table.concat(broadcasts, "\n")) end
 return out

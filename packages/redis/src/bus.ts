@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { ClusterPublisher } from "./cluster-bus.js";
 import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
+import { MissedPayloads } from "./missed-payloads.js";
 import { type DeliverReply, type Destination, type PublishTurn, ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
 import { type TurnSignals, waitForJob } from "./turn-signals.js";
@@ -168,27 +169,43 @@ async function sumOutcomes(calls: readonly Promise<DeliverReply>[]): Promise<Del
  * `BusSubscriber` over Redis pub/sub: two subscriber connections, one per lane, each taking
  * this node's channel and the broadcast channel of its lane. Pausing a lane stops reading
  * its socket, so what is published meanwhile waits in Redis's output buffer for that
- * connection, where workers see it (and hold back) rather than in the edge's memory.
+ * connection, where workers see it (and hold back) rather than in the edge's memory. What
+ * was published to this node while a lane's connection was down is taken from Redis once it
+ * has subscribed again (MissedPayloads), on `commands`.
  */
 export class RedisBusSubscriber implements BusSubscriber {
+  private readonly missed: MissedPayloads;
+
   constructor(
     private readonly keys: Keys,
     private readonly subscribers: Readonly<Record<Lane, Redis>>,
     private readonly nodeId: string,
-  ) {}
+    commands: ScriptedRedis,
+  ) {
+    this.missed = new MissedPayloads(new ScriptCalls(commands, keys), (lane) => [keys.nodeChannel(nodeId, lane)]);
+  }
 
   /** Subscribes both lanes; resolves once Redis confirmed, so deliveries published afterwards arrive. */
   async start(handlers: BusHandlers): Promise<void> {
     await Promise.all(
-      LANES.map((lane) => {
+      LANES.map(async (lane) => {
         const mine = this.keys.nodeChannel(this.nodeId, lane);
         const all = this.keys.broadcastChannel(lane);
         const subscriber = this.subscribers[lane];
-        onReconnect(subscriber, () => handlers.onResubscribed(lane));
-        subscriber.on("message", (channel: string, payload: string) => {
-          if (channel === mine || channel === all) handlers.onPayload(lane, payload);
+        const deliver = (payload: string) => handlers.onPayload(lane, payload);
+        // ioredis emits "ready" before it resubscribes; a PING sent after that is answered once the subscription is in effect.
+        const confirmed = () => new Promise((resolve) => setImmediate(resolve)).then(() => subscriber.ping());
+        onReconnect(subscriber, () => {
+          this.missed.catchUp(lane, confirmed, deliver).then(
+            (handed) => handlers.onResubscribed(lane, handed),
+            () => handlers.onResubscribed(lane, undefined),
+          );
         });
-        return subscriber.subscribe(mine, all);
+        subscriber.on("message", (channel: string, payload: string) => {
+          if ((channel === mine || channel === all) && !this.missed.holds(lane, payload)) deliver(payload);
+        });
+        await subscriber.subscribe(mine, all);
+        void this.missed.forget(lane);
       }),
     );
   }

@@ -239,12 +239,16 @@ export class ClusterPublisher {
     return ids;
   }
 
-  /** One SPUBLISH per node (and one for the broadcasts) per payload of bounded size, all answered. */
+  /**
+   * One SPUBLISH per node (kept for the node if it is not subscribed at that moment) and one
+   * for the broadcasts, per payload of bounded size, all answered.
+   */
   private async send(lane: Lane, perNode: Map<string, string[]>, broadcasts: string[]): Promise<void> {
-    const { keys, redis } = this.parts;
+    const { keys, redis, scripts } = this.parts;
     const publishes: Promise<unknown>[] = [];
     for (const [node, lines] of perNode) {
-      for (const payload of this.payloads(lines)) publishes.push(redis.spublish(keys.nodeChannel(node, lane), payload));
+      const channel = keys.nodeChannel(node, lane);
+      for (const payload of this.payloads(lines)) publishes.push(scripts.publishToNode(channel, payload));
     }
     for (const payload of this.payloads(broadcasts))
       publishes.push(redis.spublish(keys.broadcastChannel(lane), payload));

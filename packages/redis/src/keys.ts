@@ -214,6 +214,14 @@ export class Keys {
     this.channelTags.set(nodeId, found);
     return found;
   }
+  /**
+   * List: payloads published on a node channel while no subscriber took them, kept for the
+   * node to take when it has subscribed again (lua/includes/keep-missed.lua derives the same
+   * name; in the cluster layout it shares the channel's slot).
+   */
+  missedPayloads(channel: string): string {
+    return `${channel}:missed`;
+  }
   /** Standalone layout: a node's channel is this and the node id. */
   nodeChannelPrefix(lane: Lane): string {
     return `${this.prefix}:deliver:${lane}:`;

@@ -205,6 +205,16 @@ export class ScriptCalls {
     await this.redis.heraldPublishDone(this.keys.pending(priority), published, release, job?.jobId ?? "");
   }
 
+  /** take-missed-1.lua: the payloads kept for a node channel, oldest first, removed as they are returned. */
+  takeMissed(channel: string): Promise<string[]> {
+    return this.redis.heraldTakeMissed(this.keys.missedPayloads(channel));
+  }
+
+  /** publish-node-1.lua (cluster layout): one payload on a node's channel, kept for the node when no subscriber took it. */
+  async publishToNode(channel: string, payload: string): Promise<void> {
+    await this.redis.heraldPublishNode(this.keys.missedPayloads(channel), channel, payload);
+  }
+
   /** live-nodes-2.lua: the ids of the nodes that count as live now. */
   async liveNodes(): Promise<string[]> {
     return (await this.redis.heraldLiveNodes(this.keys.nodes, this.keys.stall, NODE_LIVENESS_MS)).map(String);

@@ -13,12 +13,14 @@ const SCRIPTS = {
   heraldReapNode: "reap-node-3.lua",
   heraldDeliver: "deliver-n.lua",
   heraldResume: "resume-2.lua",
+  heraldTakeMissed: "take-missed-1.lua",
   // The cluster layout's, each touching one slot per call.
   heraldDeliverSlot: "deliver-slot-n.lua",
   heraldTurn: "turn-2.lua",
   heraldPublishDone: "publish-done-2.lua",
   heraldLiveNodes: "live-nodes-2.lua",
   heraldNodeCounts: "node-counts-n.lua",
+  heraldPublishNode: "publish-node-1.lua",
 } as const;
 
 const INCLUDE = /^--- @include "([a-z0-9-]+)"$/gm;
@@ -46,11 +48,13 @@ export interface ScriptCommands {
   heraldReapNode(k1: string, k2: string, k3: string, ...args: Args): Promise<number>;
   heraldDeliver(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldResume(k1: string, k2: string, ...args: Args): Promise<(number | string)[]>;
+  heraldTakeMissed(k1: string): Promise<string[]>;
   heraldDeliverSlot(numKeys: number, ...args: Args): Promise<(number | string)[]>;
   heraldTurn(k1: string, k2: string, ...args: Args): Promise<string | null>;
   heraldPublishDone(k1: string, k2: string, ...args: Args): Promise<number>;
   heraldLiveNodes(k1: string, k2: string, ...args: Args): Promise<string[]>;
   heraldNodeCounts(numKeys: number, ...args: Args): Promise<number[]>;
+  heraldPublishNode(k1: string, ...args: Args): Promise<number>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 

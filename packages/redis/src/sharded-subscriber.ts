@@ -3,6 +3,9 @@ import type { BusHandlers, BusSubscriber } from "@herald/routing";
 import type { Redis } from "ioredis";
 import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
+import { MissedPayloads } from "./missed-payloads.js";
+import { ScriptCalls } from "./script-calls.js";
+import type { ScriptedRedis } from "./scripts.js";
 
 /** What ioredis keeps of a Cluster's sharded subscribers: one connection per master (not in its types). */
 interface ShardedSubscriberGroup {
@@ -18,11 +21,16 @@ interface ShardedSubscriberGroup {
  * its masters' sockets.
  */
 export class RedisShardedBusSubscriber implements BusSubscriber {
+  private readonly missed: MissedPayloads;
+
   constructor(
     private readonly keys: Keys,
     private readonly subscribers: Readonly<Record<Lane, Redis>>,
     private readonly nodeId: string,
-  ) {}
+    commands: ScriptedRedis,
+  ) {
+    this.missed = new MissedPayloads(new ScriptCalls(commands, keys), (lane) => keys.nodeChannels(nodeId, lane));
+  }
 
   async start(handlers: BusHandlers): Promise<void> {
     await Promise.all(
@@ -30,14 +38,27 @@ export class RedisShardedBusSubscriber implements BusSubscriber {
         const channels = [...this.keys.nodeChannels(this.nodeId, lane), this.keys.broadcastChannel(lane)];
         const mine = new Set(channels);
         const subscriber = this.subscribers[lane];
-        onReconnect(subscriber, () => handlers.onResubscribed(lane));
+        const deliver = (payload: string) => handlers.onPayload(lane, payload);
+        // Every master's subscriber answers a PING once the subscriptions sent before it are in effect.
+        const confirmed = () =>
+          new Promise((resolve) => setImmediate(resolve)).then(() =>
+            Promise.all(this.connections(lane).map((r) => r.ping())),
+          );
+        // A reconnect, or a master's subscriber replaced (a failover, a slot moved): what was
+        // published to this node meanwhile was kept, and is taken once subscribed again.
+        const resubscribed = () => {
+          this.missed.catchUp(lane, confirmed, deliver).then(
+            (handed) => handlers.onResubscribed(lane, handed),
+            () => handlers.onResubscribed(lane, undefined),
+          );
+        };
+        onReconnect(subscriber, resubscribed);
         subscriber.on("smessage", (channel: string, payload: string) => {
-          if (mine.has(channel)) handlers.onPayload(lane, payload);
+          if (mine.has(channel) && !this.missed.holds(lane, payload)) deliver(payload);
         });
         await Promise.all(channels.map((c) => subscriber.ssubscribe(c)));
-        // A master's subscriber replaced (a failover, a slot moved): what was published to
-        // this node meanwhile may be lost, as across a reconnect.
-        subscriber.on("+subscriber", () => handlers.onResubscribed(lane));
+        void this.missed.forget(lane);
+        subscriber.on("+subscriber", resubscribed);
       }),
     );
   }

@@ -12,6 +12,7 @@ import {
   RedisBus,
   RedisHistory,
   RedisPresence,
+  ScriptCalls,
   startLocalRedis,
   TurnSignals,
 } from "../src/index.js";
@@ -100,6 +101,36 @@ const message = (user: string, n: number, extra: Partial<Delivery> = {}): Delive
   frame: `{"type":"message","id":"${formatId(1_700_000_000_000 + n, 0)}","n":${n}}`,
   ...extra,
 });
+
+describe("deliveries to a live node that is not subscribed", () => {
+  it("are kept for it, newest 1,000 payloads for a minute, and taken once, oldest first", async () => {
+    const scripted = defineScripts(commands);
+    const presence = new RedisPresence(scripted, keys, "edge-2");
+    await presence.heartbeat(); // live, but nothing subscribes to its channels (its subscription is down)
+    await presence.addConnection("carol");
+    const bus = new RedisBus(keys, scripted);
+    const channel = keys.nodeChannel("edge-2", "bulk");
+    for (let n = 0; n < 1005; n++) await bus.deliver({ deliveries: [toCarol(n)], priority: "low", release: 0 });
+
+    const key = keys.missedPayloads(channel);
+    expect(await commands.llen(key)).toBe(1000);
+    const ttl = await commands.pttl(key);
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    const calls = new ScriptCalls(scripted, keys);
+    const kept = await calls.takeMissed(channel);
+    const frames: string[] = [];
+    for (const payload of kept) decodeDeliveries(payload, (d) => frames.push(d.frame));
+    expect(frames).toEqual(Array.from({ length: 1000 }, (_, i) => toCarol(i + 5).frame));
+    expect(await calls.takeMissed(channel)).toEqual([]);
+    expect(await commands.exists(key)).toBe(0);
+    // edge-1 is subscribed: nothing is kept for it.
+    await bus.deliver({ deliveries: [toAlice(1)], priority: "low", release: 0 });
+    expect(await commands.exists(keys.missedPayloads(keys.nodeChannel("edge-1", "bulk")))).toBe(0);
+  });
+});
+
+const toCarol = (n: number): Delivery => ({ ...toAlice(n), target: "carol" });
 
 describe("history", () => {
   const keeping = {

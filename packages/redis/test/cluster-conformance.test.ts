@@ -34,6 +34,7 @@ routingConformance("Redis Cluster", async () => {
           bulk: connect(keys.subscriberName(nodeId, "bulk"), true),
         },
         nodeId,
+        commands,
       ),
     bus: () => new RedisBus(keys, commands),
     kill: async (nodeId) => {

@@ -30,6 +30,7 @@ routingConformance("Redis", async () => {
         keys,
         { urgent: connect(keys.subscriberName(nodeId, "urgent")), bulk: connect(keys.subscriberName(nodeId, "bulk")) },
         nodeId,
+        commands,
       ),
     bus: () => new RedisBus(keys, commands),
     // A heartbeat older than the liveness window, at Redis's clock: what a node that stopped beating leaves.

@@ -52,10 +52,12 @@ export interface BusHandlers {
    */
   onPayload(lane: Lane, payload: string): void;
   /**
-   * A lane's subscription came back after dropping (Redis closes a subscriber that falls
-   * behind its output-buffer limit): whatever was published to this node meanwhile is lost.
+   * A lane's subscription came back after dropping (Redis restarted or was out of reach, or
+   * closed a subscriber that fell behind its output-buffer limit). What was published to
+   * this node meanwhile and kept for it has been handed to `onPayload` before anything
+   * published since: `handedOver` payloads, or undefined when they could not be read.
    */
-  onResubscribed(lane: Lane): void;
+  onResubscribed(lane: Lane, handedOver: number | undefined): void;
 }
 
 /**

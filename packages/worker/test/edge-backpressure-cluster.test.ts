@@ -3,6 +3,7 @@ import type { Lane } from "@herald/protocol";
 import {
   closeRedis,
   connectRedis,
+  defineScripts,
   Keys,
   keySlot,
   type LocalCluster,
@@ -40,7 +41,7 @@ beforeAll(async () => {
     });
   const subscribers = { urgent: subscriber("urgent"), bulk: subscriber("bulk") };
   open.push(commands, subscribers.urgent, subscribers.bulk);
-  bus = new RedisShardedBusSubscriber(keys, subscribers, "edge-1");
+  bus = new RedisShardedBusSubscriber(keys, subscribers, "edge-1", defineScripts(commands));
   await bus.start({ onPayload: () => undefined, onResubscribed: () => undefined });
   await commands.zadd(keys.nodes, redisTimeMs(await commands.time()), "edge-1");
 });
