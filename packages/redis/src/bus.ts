@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { ClusterPublisher } from "./cluster-bus.js";
 import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
-import { MissedPayloads } from "./missed-payloads.js";
+import { MissedPayloads, resubscribed } from "./missed-payloads.js";
 import { type DeliverReply, type Destination, type PublishTurn, ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
 import { type TurnSignals, waitForJob } from "./turn-signals.js";
@@ -193,13 +193,9 @@ export class RedisBusSubscriber implements BusSubscriber {
         const all = this.keys.broadcastChannel(lane);
         const subscriber = this.subscribers[lane];
         const deliver = (payload: string) => handlers.onPayload(lane, payload);
-        // ioredis emits "ready" before it resubscribes; a PING sent after that is answered once the subscription is in effect.
-        const confirmed = () => new Promise((resolve) => setImmediate(resolve)).then(() => subscriber.ping());
+        const confirmed = () => resubscribed([subscriber]);
         onReconnect(subscriber, () => {
-          this.missed.catchUp(lane, confirmed, deliver).then(
-            (handed) => handlers.onResubscribed(lane, handed),
-            () => handlers.onResubscribed(lane, undefined),
-          );
+          void this.missed.catchUp(lane, confirmed, deliver).then((handed) => handlers.onResubscribed(lane, handed));
         });
         subscriber.on("message", (channel: string, payload: string) => {
           if ((channel === mine || channel === all) && !this.missed.holds(lane, payload)) deliver(payload);

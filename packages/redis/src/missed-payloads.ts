@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Lane } from "@herald/protocol";
+import type { Redis } from "ioredis";
 import type { ScriptCalls } from "./script-calls.js";
 
 /** How long live payloads wait for the take after a resubscribe (Redis may still be coming back), tried this often. */
@@ -59,7 +60,7 @@ export class MissedPayloads {
    * what arrived live meanwhile, which waits for it (for HOLD_MS at most: if Redis does not
    * answer the take by then, what waited goes on, and the kept payloads follow when it does).
    * Resolves with how many kept payloads were handed over, or undefined when Redis did not
-   * answer until they expired.
+   * answer until they expired; never rejects.
    */
   async catchUp(
     lane: Lane,
@@ -118,4 +119,14 @@ export class MissedPayloads {
 function handOver(payloads: readonly string[], deliver: (payload: string) => void): number {
   for (const payload of payloads) deliver(payload);
   return payloads.length;
+}
+
+/**
+ * Resolves once the subscriptions of these subscriber connections are in effect again after a
+ * reconnect: ioredis emits "ready" and then resubscribes, so a PING sent a turn later on each
+ * connection is answered after its subscribe commands.
+ */
+export async function resubscribed(connections: readonly Redis[]): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await Promise.all(connections.map((r) => r.ping()));
 }

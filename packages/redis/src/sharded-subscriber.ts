@@ -3,7 +3,7 @@ import type { BusHandlers, BusSubscriber } from "@herald/routing";
 import type { Redis } from "ioredis";
 import { onReconnect } from "./connection.js";
 import type { Keys } from "./keys.js";
-import { MissedPayloads } from "./missed-payloads.js";
+import { MissedPayloads, resubscribed } from "./missed-payloads.js";
 import { ScriptCalls } from "./script-calls.js";
 import type { ScriptedRedis } from "./scripts.js";
 
@@ -39,26 +39,19 @@ export class RedisShardedBusSubscriber implements BusSubscriber {
         const mine = new Set(channels);
         const subscriber = this.subscribers[lane];
         const deliver = (payload: string) => handlers.onPayload(lane, payload);
-        // Every master's subscriber answers a PING once the subscriptions sent before it are in effect.
-        const confirmed = () =>
-          new Promise((resolve) => setImmediate(resolve)).then(() =>
-            Promise.all(this.connections(lane).map((r) => r.ping())),
-          );
+        const confirmed = () => resubscribed(this.connections(lane));
         // A reconnect, or a master's subscriber replaced (a failover, a slot moved): what was
         // published to this node meanwhile was kept, and is taken once subscribed again.
-        const resubscribed = () => {
-          this.missed.catchUp(lane, confirmed, deliver).then(
-            (handed) => handlers.onResubscribed(lane, handed),
-            () => handlers.onResubscribed(lane, undefined),
-          );
+        const catchUp = () => {
+          void this.missed.catchUp(lane, confirmed, deliver).then((handed) => handlers.onResubscribed(lane, handed));
         };
-        onReconnect(subscriber, resubscribed);
+        onReconnect(subscriber, catchUp);
         subscriber.on("smessage", (channel: string, payload: string) => {
           if (mine.has(channel) && !this.missed.holds(lane, payload)) deliver(payload);
         });
         await Promise.all(channels.map((c) => subscriber.ssubscribe(c)));
         void this.missed.forget(lane);
-        subscriber.on("+subscriber", resubscribed);
+        subscriber.on("+subscriber", catchUp);
       }),
     );
   }
