@@ -69,7 +69,7 @@ const herald = await cpuPerMessage(heraldSys, {
   edge: heraldSys.pids[0],
   worker: heraldSys.workerPids[0],
   producer: heraldSys.producerPid,
-  redis: heraldSys.redisPid,
+  redis: heraldSys.redisPids[0],
 });
 console.log(`raw uWS: ${Math.round(raw.rate)}/s delivered, ${us(raw.perMessage.raw)} (its in-process sender included)`);
 console.log(

@@ -24,7 +24,7 @@ const maxOther = numberOption("max-other", 0.3);
 const log = (line) => console.log(line);
 /** CPU seconds so far of each process on Herald's path. */
 async function probe(sys) {
-  const pids = { edge: sys.pids[0], worker: sys.workerPids[0], redis: sys.redisPid, producer: sys.producerPid };
+  const pids = { edge: sys.pids[0], worker: sys.workerPids[0], redis: sys.redisPids[0], producer: sys.producerPid };
   const out = {};
   for (const [role, pid] of Object.entries(pids)) out[role] = (await processStats(pid)).cpuSeconds;
   out.other = otherBusy(); // processes outside this run: the shared machine's other work

@@ -2,6 +2,8 @@
 // Redis holds, and a lost message's story (its times, its history entry, its client's edge).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { userChannel } from "@herald/protocol";
+import { Keys } from "@herald/redis";
 
 /**
  * Whether the AOF in `dir` holds an id, as it stands now (Redis 7's multi-part AOF: every file
@@ -32,7 +34,7 @@ export async function explainLoss(m, r, { faults, clients, started, prefix, runE
   const resubscribed = (edge?.logs ?? [])
     .filter((l) => l.msg.startsWith("bus subscriber reconnected"))
     .map((l) => ({ lane: l.lane, at: Date.parse(l.time) - t0 }));
-  const history = await r.lrange(`{${prefix}}:history:user:${client.user}`, 0, -1).catch(() => []);
+  const history = await r.lrange(new Keys(prefix).history(userChannel(client.user)), 0, -1).catch(() => []);
   const inHistory = history.some((e) => e.startsWith(`${m.id}\t`));
   const detail = {
     ...m,

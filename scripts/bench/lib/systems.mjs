@@ -220,7 +220,6 @@ async function heraldSystem({
     ports,
     pids: edgePids,
     workerPids,
-    redisPid: redis.pid,
     /** Every Redis server's pid: one standalone, or each master of a cluster. */
     redisPids: redis.nodes ? redis.nodes.map((n) => n.pid) : [redis.pid],
     env: producerEnv,
